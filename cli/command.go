@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+	"github.com/fleetdeck/fleetdeck/vin"
+)
+
+func newCommandCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "command",
+		Short: "Remote vehicle commands: send, status",
+		Args:  noArgs,
+	}
+	cmd.AddCommand(newCommandSendCmd(app), newCommandStatusCmd(app))
+	return cmd
+}
+
+func (a *App) commandsClient() (*commands.Client, error) {
+	cfg, err := a.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Commands == nil {
+		return nil, fmt.Errorf("the command API is disabled: %s has no [commands] section", cfg.File)
+	}
+	a.sandboxNotice(cfg)
+	return commands.NewFromConfig(cfg.Commands, a.Logger().With("client", "commands"))
+}
+
+// commandJSON is the --json shape of a command and of a pending confirmation.
+type commandJSON struct {
+	ID      string          `json:"id,omitempty"`
+	VIN     string          `json:"vin"`
+	Command string          `json:"command"`
+	Status  string          `json:"status"`
+	Detail  json.RawMessage `json:"detail,omitempty"`
+	Created *time.Time      `json:"created,omitempty"`
+	Updated *time.Time      `json:"updated,omitempty"`
+	// Only for status "Confirmation": the code to pass back with --code and
+	// the platform's message for the operator.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func toCommandJSON(c commands.Command) commandJSON {
+	out := commandJSON{ID: c.ID, VIN: c.VIN, Command: c.Command, Status: string(c.Status)}
+	if len(c.Detail) > 0 && json.Valid(c.Detail) {
+		out.Detail = c.Detail
+	}
+	if !c.Created.IsZero() {
+		t := c.Created
+		out.Created = &t
+	}
+	if !c.Updated.IsZero() {
+		t := c.Updated
+		out.Updated = &t
+	}
+	return out
+}
+
+func newCommandSendCmd(app *App) *cobra.Command {
+	var (
+		asJSON bool
+		code   string
+		wait   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "send VIN COMMAND",
+		Short: "Send a remote command (ignition commands need --code in a second call)",
+		Long: `Send a remote command to a vehicle. Known commands: ` + strings.Join(commands.KnownCommands, ", ") + `;
+any other name is passed through.
+
+enable_ignition and disable_ignition take two calls: the first prints the
+platform's message and a 6-digit code and exits 3; run the same command
+again with --code CODE to execute it.
+
+--wait follows the command until it succeeds or fails (exit 1 on Error).`,
+		Args: exactArgs("VIN", "COMMAND"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, command := vin.Normalize(args[0]), args[1]
+			if strings.TrimSpace(command) == "" {
+				return usageError("command send: COMMAND must not be empty")
+			}
+			if cmd.Flags().Changed("code") && !validCode(code) {
+				return usageError("--code must be the 6 digits the first call printed")
+			}
+			c, err := app.commandsClient()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			res, err := c.Send(ctx, v, command, code)
+			if err != nil {
+				if commands.RestartsFlow(err) {
+					return fmt.Errorf("send %s to %s: %w (run it again without --code for a new code)", command, v, err)
+				}
+				return fmt.Errorf("send %s to %s: %w", command, v, err)
+			}
+			if conf := res.Confirmation; conf != nil {
+				if asJSON {
+					if err := app.PrintJSON(commandJSON{VIN: v, Command: command, Status: string(commands.StatusConfirmation),
+						Code: conf.Code, Message: termsafe.String(conf.Message)}); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(app.Stdout, "%s\n\nConfirmation code: %s\nTo execute: fleetdeck command send %s %s --code %s\n",
+						termsafe.String(conf.Message), conf.Code, v, command, conf.Code)
+				}
+				return &ExitError{Code: ExitNeedsCode}
+			}
+			sent := *res.Command
+			if !wait || sent.Terminal() {
+				return printCommand(app, sent, asJSON)
+			}
+			if !asJSON {
+				fmt.Fprintf(app.Stderr, "%s %s to %s: %s; waiting…\n", sent.ID, command, v, sent.Status)
+			}
+			final, err := c.Follow(ctx, sent.ID, func(c commands.Command) {
+				if !asJSON {
+					fmt.Fprintf(app.Stderr, "%s: %s\n", c.ID, c.Status)
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("follow command %s: %w", sent.ID, err)
+			}
+			return printCommand(app, final, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&code, "code", "", "the 6-digit confirmation code (second step of ignition commands)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the command until Success or Error")
+	return cmd
+}
+
+func validCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// printCommand prints a command; a command that ended in Error is exit 1.
+func printCommand(app *App, c commands.Command, asJSON bool) error {
+	if asJSON {
+		if err := app.PrintJSON(toCommandJSON(c)); err != nil {
+			return err
+		}
+	} else {
+		line := fmt.Sprintf("%s  %s  %s  %s", termsafe.String(c.ID), termsafe.String(c.VIN), termsafe.String(c.Command), termsafe.String(string(c.Status)))
+		if !c.Updated.IsZero() {
+			line += "  " + c.Updated.Local().Format("2006-01-02 15:04:05")
+		} else if !c.Created.IsZero() {
+			line += "  " + c.Created.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintln(app.Stdout, line)
+		if d := c.DetailText(); d != "" {
+			fmt.Fprintf(app.Stdout, "  %s\n", d)
+		}
+	}
+	if c.Status == commands.StatusError {
+		return &ExitError{Code: ExitFailure, Err: errors.New("the command ended in Error")}
+	}
+	return nil
+}
+
+func newCommandStatusCmd(app *App) *cobra.Command {
+	var asJSON bool
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show a command's status",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.commandsClient()
+			if err != nil {
+				return err
+			}
+			var got commands.Command
+			if wait {
+				got, err = c.Follow(cmd.Context(), args[0], func(commands.Command) {})
+			} else {
+				got, err = c.Status(cmd.Context(), args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("status of command %s: %w", termsafe.String(args[0]), err)
+			}
+			return printCommand(app, got, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow until Success or Error")
+	return cmd
+}

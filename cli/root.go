@@ -1,0 +1,312 @@
+// Package cli is fleetdeck's command line: the console (the root command) and
+// the subcommands for scripts. It wires config, clients, stream and ui; the
+// packages it wires know nothing of cobra.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/sandbox"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// Exit codes (design.md §3).
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitNeedsCode   = 3 // an ignition command waits for its confirmation code
+	exitInterrupted = 130
+)
+
+// ExitError carries the exit code a command wants. A nil Err prints nothing.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// App is what every subcommand shares: streams, global flags, and the lazily
+// loaded config, logger and embedded sandbox.
+type App struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+
+	ConfigPath string
+	Profile    string
+	Debug      bool
+	LogFile    string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	logger  *slog.Logger
+	logOut  io.Closer
+	sandbox *sandbox.Sandbox
+	// sandboxOptions lets tests and `--sandbox-*` style callers tune the
+	// embedded default; nil means defaults.
+	sandboxOptions *sandbox.Options
+}
+
+// NewApp returns an App bound to the process's streams.
+func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
+	return &App{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+}
+
+// Context is cancelled on SIGINT or SIGTERM.
+func (a *App) Context() context.Context {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx == nil {
+		a.ctx, a.cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	}
+	return a.ctx
+}
+
+// Logger writes to the log file, never to the terminal. Without --log-file
+// the file is $XDG_STATE_HOME/fleetdeck/fleetdeck.log; --debug raises the
+// level to debug (HTTP requests with secrets redacted).
+func (a *App) Logger() *slog.Logger {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.logger != nil {
+		return a.logger
+	}
+	level := slog.LevelInfo
+	if a.Debug {
+		level = slog.LevelDebug
+	}
+	path := a.LogFile
+	if path == "" {
+		path = filepath.Join(config.StateDir(), "fleetdeck", "fleetdeck.log")
+	}
+	var w io.Writer = io.Discard
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			w, a.logOut = f, f
+		}
+	}
+	a.logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return a.logger
+}
+
+// Config loads the config once. When no config file is found it starts the
+// embedded sandbox (in a temp dir removed by Close) and loads the config the
+// sandbox wrote, so a newcomer gets a working fleet instead of an error.
+func (a *App) Config() (*config.Config, error) {
+	a.mu.Lock()
+	if a.cfg != nil {
+		defer a.mu.Unlock()
+		return a.cfg, nil
+	}
+	a.mu.Unlock()
+
+	path, found, err := config.Locate(a.ConfigPath, a.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if a.Profile != "" {
+			return nil, fmt.Errorf("profile %q: no config file found (looked for --config, $FLEETDECK_CONFIG, %s)", a.Profile, filepath.Join(config.ConfigDir(), "fleetdeck", "config.toml"))
+		}
+		return a.startSandbox()
+	}
+	cfg, err := config.Load(path, a.Profile)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.cfg = cfg
+	a.mu.Unlock()
+	return cfg, nil
+}
+
+func (a *App) startSandbox() (*config.Config, error) {
+	opts := sandbox.Options{}
+	if a.sandboxOptions != nil {
+		opts = *a.sandboxOptions
+	}
+	opts.Logger = a.Logger().With("component", "sandbox")
+	sb, err := sandbox.Start(a.Context(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("start the embedded sandbox: %w", err)
+	}
+	cfg, err := config.Load(sb.ConfigPath(), "")
+	if err != nil {
+		sb.Close()
+		return nil, fmt.Errorf("load the embedded sandbox's config: %w", err)
+	}
+	cfg.Sandbox = true
+	a.Logger().Info("no config found: running the embedded SANDBOX", "http", sb.HTTPURL(), "mqtt", sb.MQTTURL())
+	a.mu.Lock()
+	a.cfg, a.sandbox = cfg, sb
+	a.mu.Unlock()
+	return cfg, nil
+}
+
+// Sandbox returns the embedded sandbox when Config started one.
+func (a *App) Sandbox() *sandbox.Sandbox {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sandbox
+}
+
+// Close stops the embedded sandbox and closes the log file.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	if a.sandbox != nil {
+		errs = append(errs, a.sandbox.Close())
+		a.sandbox = nil
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.logOut != nil {
+		errs = append(errs, a.logOut.Close())
+		a.logOut = nil
+	}
+	return errors.Join(errs...)
+}
+
+// PrintJSON writes v as indented JSON to Stdout.
+func (a *App) PrintJSON(v any) error {
+	enc := json.NewEncoder(a.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// sandboxNotice tells a script's user (on stderr) that the data is simulated.
+func (a *App) sandboxNotice(cfg *config.Config) {
+	if cfg.Sandbox {
+		fmt.Fprintln(a.Stderr, "fleetdeck: no config found: using the embedded SANDBOX (simulated fleet)")
+	}
+}
+
+// NewRootCmd builds the whole command tree.
+func NewRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fleetdeck",
+		Short: "A terminal fleet console: clearance, live telemetry and remote commands",
+		Long: `fleetdeck is a terminal console for vehicle fleets: the clearance of every
+vehicle (High Mobility fleet API), live telemetry over MQTT, and remote
+commands (mobway), including two-step ignition commands.
+
+With no config file it runs against the embedded SANDBOX: simulators of the
+three APIs and an MQTT broker, on loopback.`,
+		Version:       config.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConsole(cmd, app)
+		},
+	}
+	root.SetIn(app.Stdin)
+	root.SetOut(app.Stdout)
+	root.SetErr(app.Stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&app.ConfigPath, "config", "", "config file (default $FLEETDECK_CONFIG, then $XDG_CONFIG_HOME/fleetdeck/config.toml)")
+	pf.StringVar(&app.Profile, "profile", "", "profile NAME: read NAME.toml beside config.toml")
+	pf.BoolVar(&app.Debug, "debug", false, "log at debug level (secrets redacted)")
+	pf.StringVar(&app.LogFile, "log-file", "", "log file (default $XDG_STATE_HOME/fleetdeck/fleetdeck.log)")
+	addConsoleFlags(root)
+
+	for _, c := range subcommands(app) {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// noArgs is cobra.NoArgs with a usage exit code.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError("%s: unexpected argument %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+// exactArgs is cobra.ExactArgs with a usage exit code and the names of the
+// missing arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < len(names) {
+			return usageError("%s: missing %s (see %s --help)", cmd.CommandPath(), strings.Join(names[len(args):], " "), cmd.CommandPath())
+		}
+		if len(args) > len(names) {
+			return usageError("%s: unexpected argument %q (see %s --help)", cmd.CommandPath(), args[len(names)], cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// Execute runs fleetdeck with args and returns the process exit code.
+func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := NewApp(stdin, stdout, stderr)
+	defer app.Close()
+	root := NewRootCmd(app)
+	root.SetArgs(args)
+	err := root.ExecuteContext(app.Context())
+	return exitCode(stderr, err)
+}
+
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	code := ExitFailure
+	if errors.As(err, &ee) {
+		code = ee.Code
+		if ee.Err == nil {
+			return code
+		}
+	} else if isCobraUsage(err) {
+		code = ExitUsage
+	} else if errors.Is(err, context.Canceled) {
+		code = exitInterrupted
+	}
+	// One line, sanitized: error text can carry server strings.
+	fmt.Fprintf(stderr, "fleetdeck: %s\n", termsafe.String(err.Error()))
+	return code
+}
+
+// isCobraUsage recognizes the usage errors cobra builds without a type.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
+		strings.HasPrefix(s, "unknown shorthand flag") || strings.Contains(s, "flag needs an argument") ||
+		strings.HasPrefix(s, "invalid argument")
+}

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/sandbox"
+)
+
+func newSandboxCmd(app *App) *cobra.Command {
+	var o sandbox.Options
+	var latency time.Duration
+	var errorRate float64
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run the simulators and the MQTT broker alone, in the foreground",
+		Long: `Run the embedded sandbox in the foreground: simulators of the fleet, command
+and platform APIs on one HTTP server, and an MQTT broker (mutual TLS) streaming
+telemetry. It writes DIR/config.toml and the credential files (0600) so that
+fleetdeck --config DIR/config.toml, curl and mosquitto_sub can all use it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Dir == "" {
+				return usageError("sandbox: --dir is required (the config and credentials are written there)")
+			}
+			o.Logger = app.Logger().With("component", "sandbox")
+			start := time.Now()
+			sb, err := sandbox.Start(cmd.Context(), o)
+			if err != nil {
+				return fmt.Errorf("start the sandbox: %w", err)
+			}
+			defer sb.Close()
+			if latency > 0 {
+				sb.Faults().SetLatency(latency)
+			}
+			if errorRate > 0 {
+				sb.Faults().SetErrorRate(errorRate)
+			}
+			fmt.Fprintf(app.Stdout, `fleetdeck SANDBOX ready in %s
+  HTTP   %s   (fleet /hm/v1, commands /mobway, platform /mrv/v1 and /platform/api/v1)
+  MQTT   %s   (mutual TLS)
+  config %s
+
+  fleetdeck --config %s
+  fleetdeck --config %s vehicles list
+
+Ctrl-C stops it.
+`, time.Since(start).Round(time.Millisecond), sb.HTTPURL(), sb.MQTTURL(), sb.ConfigPath(), sb.ConfigPath(), sb.ConfigPath())
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "dir", "", "directory for config.toml and credentials (required)")
+	f.StringVar(&o.HTTPAddr, "http", "127.0.0.1:0", "HTTP listen address (loopback)")
+	f.StringVar(&o.MQTTAddr, "mqtt", "127.0.0.1:0", "MQTT (TLS) listen address (loopback)")
+	f.IntVar(&o.Vehicles, "vehicles", 0, "fleet size (default: a dozen vehicles in every clearance state)")
+	f.Float64Var(&o.Rate, "rate", 0, "telemetry messages per second in all (default: about 1 per approved vehicle)")
+	f.BoolVar(&o.Pseudonymized, "pseudonymized", false, "publish telemetry under pseudonyms instead of VINs")
+	f.DurationVar(&o.TokenTTL, "token-ttl", 0, "fleet auth token lifetime (default 5m)")
+	f.DurationVar(&latency, "latency", 0, "added latency on every HTTP response")
+	f.Float64Var(&errorRate, "error-rate", 0, "fraction of HTTP requests answered with a 500 HTML page")
+	return cmd
+}

@@ -1,0 +1,171 @@
+package fleet
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// ErrNeedsOdometer is returned, without a request, when a Mercedes-Benz
+// vehicle is added without its odometer reading: the clearance procedure
+// compares it with the car's own.
+var ErrNeedsOdometer = errors.New("mercedes-benz needs the current odometer reading (control measure)")
+
+// ErrorItem is one entry of the API's {"errors":[...]} body. Its strings are
+// sanitized for the terminal.
+type ErrorItem struct {
+	Title  string `json:"title"`
+	Source string `json:"source"`
+	Detail string `json:"detail"`
+}
+
+// APIError is an error response in the API's own JSON shape.
+type APIError struct {
+	Status int
+	Errors []ErrorItem
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d", e.Status)
+	if len(e.Errors) == 0 {
+		if t := http.StatusText(e.Status); t != "" {
+			b.WriteString(" " + t)
+		}
+	}
+	for i, it := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(it.text())
+	}
+	return b.String()
+}
+
+func (it ErrorItem) text() string {
+	var parts []string
+	if it.Title != "" {
+		parts = append(parts, it.Title)
+	}
+	if it.Detail != "" && !strings.EqualFold(it.Detail, it.Title) {
+		parts = append(parts, it.Detail)
+	}
+	s := strings.Join(parts, ": ")
+	if it.Source != "" {
+		s += " (" + it.Source + ")"
+	}
+	return s
+}
+
+// Detail returns the first non-empty detail (or title), for one-line display.
+func (e *APIError) Detail() string {
+	for _, it := range e.Errors {
+		if it.Detail != "" {
+			return it.Detail
+		}
+	}
+	for _, it := range e.Errors {
+		if it.Title != "" {
+			return it.Title
+		}
+	}
+	return ""
+}
+
+// IsConflict reports a 409 from DELETE: the clearance is already removed or
+// is in transition.
+func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
+
+// IsUnsupported reports a 422 from DELETE: cancelling is not supported for
+// this vehicle (or not yet possible).
+func IsUnsupported(err error) bool { return hasStatus(err, http.StatusUnprocessableEntity) }
+
+// IsRateLimited reports a 429 that outlasted the client's retries.
+func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
+
+// IsUnauthorized reports a 401 or 403: the credentials were refused.
+func IsUnauthorized(err error) bool {
+	return hasStatus(err, http.StatusUnauthorized) || hasStatus(err, http.StatusForbidden)
+}
+
+func hasStatus(err error, status int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == status
+}
+
+// maxText bounds every string taken from an error body.
+const maxText = 300
+
+// jwtLike matches anything shaped like a JWT, which a server might echo back
+// in an error detail.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+
+// responseError turns a non-2xx response into an *APIError when the body is
+// the API's JSON ({"errors":[...]} or OAuth2's {"error","error_description"}),
+// else into httpapi's "unexpected response". Every secret passed in is
+// removed from the text, as is anything shaped like a JWT.
+func responseError(resp *httpapi.Response, secrets ...string) error {
+	if !resp.JSON() {
+		return httpapi.Unexpected(resp)
+	}
+	var body struct {
+		Errors           []ErrorItem `json:"errors"`
+		Error            string      `json:"error"`
+		ErrorDescription string      `json:"error_description"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err != nil {
+		return httpapi.Unexpected(resp)
+	}
+	items := body.Errors
+	if len(items) == 0 && (body.Error != "" || body.ErrorDescription != "") {
+		items = []ErrorItem{{Title: body.Error, Detail: body.ErrorDescription}}
+	}
+	if len(items) == 0 {
+		return httpapi.Unexpected(resp)
+	}
+	if len(items) > 10 {
+		items = items[:10]
+	}
+	out := make([]ErrorItem, len(items))
+	for i, it := range items {
+		out[i] = ErrorItem{
+			Title:  scrub(it.Title, secrets),
+			Source: scrub(it.Source, secrets),
+			Detail: scrub(it.Detail, secrets),
+		}
+	}
+	return &APIError{Status: resp.Status, Errors: out}
+}
+
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, httpapi.Redacted)
+		}
+	}
+	s = jwtLike.ReplaceAllString(s, httpapi.Redacted)
+	return clip(strings.TrimSpace(termsafe.String(s)))
+}
+
+// safe makes a string from the network fit for an error message.
+func safe(s string) string { return clip(termsafe.String(s)) }
+
+// clip bounds s to maxText bytes without splitting a UTF-8 sequence.
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	i := maxText
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + "…"
+}

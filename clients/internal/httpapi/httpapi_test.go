@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDoSetsHeadersAndReadsBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/x" {
+			t.Errorf("got %s %s", r.Method, r.URL.Path)
+		}
+		if ua := r.Header.Get("User-Agent"); ua != UserAgent || !strings.HasPrefix(ua, "fleetdeck/") {
+			t.Errorf("User-Agent = %q", ua)
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+		if got := r.Header.Get("Authorization"); got != "Bearer t0k" {
+			t.Errorf("Authorization = %q", got)
+		}
+		b, _ := io.ReadAll(r.Body)
+		if string(b) != `{"a":1}` {
+			t.Errorf("body = %s", b)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	c := New(Options{})
+	resp, err := c.Do(context.Background(), Request{Method: "POST", URL: srv.URL + "/x",
+		Header: http.Header{"Authorization": {"Bearer t0k"}}, Body: []byte(`{"a":1}`), ContentType: "application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 200 || string(resp.Body) != `{"ok":true}` || !resp.JSON() {
+		t.Fatalf("resp = %d %s json=%v", resp.Status, resp.Body, resp.JSON())
+	}
+}
+
+func TestUnexpectedHidesBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+	}))
+	defer srv.Close()
+	resp, err := New(Options{}).Do(context.Background(), Request{Method: "GET", URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.JSON() {
+		t.Fatal("an HTML page reported as JSON")
+	}
+	msg := Unexpected(resp).Error()
+	if msg != "unexpected response (HTTP 502, text/html)" {
+		t.Fatalf("message = %q", msg)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	_, err := New(Options{Timeout: 50 * time.Millisecond}).Do(context.Background(), Request{Method: "GET", URL: srv.URL + "/slow?token=secret"})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("error leaks the query string: %v", err)
+	}
+}
+
+func TestDebugLogRedactsSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"auth_token":"srv-token-123","valid_until":"2022-12-01T09:13:14"}`))
+	}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, err := New(Options{Logger: log}).Do(context.Background(), Request{Method: "POST", URL: srv.URL,
+		Header: http.Header{"Authorization": {"Bearer bearer-secret"}, "X-Signature": {"sig-secret"}, "ApiKey": {"key-secret"}},
+		Body:   []byte(`{"assertion":"jwt-secret","vin":"WDD2130041A000001"}`), ContentType: "application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, s := range []string{"bearer-secret", "sig-secret", "key-secret", "jwt-secret", "srv-token-123"} {
+		if strings.Contains(out, s) {
+			t.Errorf("debug log contains %q:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(out, "WDD2130041A000001") || !strings.Contains(out, Redacted) {
+		t.Errorf("debug log lost the non-secret data or the redaction marker:\n%s", out)
+	}
+}
+
+func TestRedactJSONAndForm(t *testing.T) {
+	got := string(RedactJSON([]byte(`{"email":"a@b.c","password":"pw","nested":[{"client_secret":"cs","idToken":"it"}]}`)))
+	for _, s := range []string{`"pw"`, `"cs"`, `"it"`} {
+		if strings.Contains(got, s) {
+			t.Errorf("RedactJSON kept %s: %s", s, got)
+		}
+	}
+	if !strings.Contains(got, "a@b.c") {
+		t.Errorf("RedactJSON dropped a non-secret: %s", got)
+	}
+	form := string(RedactJSON([]byte("grant_type=client_credentials&client_id=abc&client_secret=s3")))
+	if strings.Contains(form, "s3") || !strings.Contains(form, "client_id=abc") {
+		t.Errorf("form redaction = %s", form)
+	}
+	if got := string(RedactJSON([]byte("<html>secret</html>"))); strings.Contains(got, "secret") {
+		t.Errorf("non-JSON body kept: %s", got)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if d := RetryAfter(http.Header{"Retry-After": {"7"}}, now); d != 7*time.Second {
+		t.Errorf("seconds: %v", d)
+	}
+	if d := RetryAfter(http.Header{"Retry-After": {now.Add(3 * time.Second).Format(http.TimeFormat)}}, now); d != 3*time.Second {
+		t.Errorf("date: %v", d)
+	}
+	if d := RetryAfter(http.Header{}, now); d != 0 {
+		t.Errorf("none: %v", d)
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	if got := safeURL("https://user:pw@host.example/v1/x?key=1#f"); got != "https://host.example/v1/x" {
+		t.Errorf("safeURL = %q", got)
+	}
+}

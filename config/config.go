@@ -1,0 +1,306 @@
+// Package config loads fleetdeck's TOML configuration, resolves the files it
+// names, and reads the secrets those files (or environment variables) hold.
+//
+// Secrets never live in config.toml itself: the file only names 0600 files,
+// and each secret can be overridden by an environment variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// Environment variables read by this package.
+const (
+	EnvConfig             = "FLEETDECK_CONFIG"
+	EnvCommandsToken      = "FLEETDECK_COMMANDS_TOKEN"
+	EnvCommandsSignSecret = "FLEETDECK_COMMANDS_SIGN_SECRET"
+	EnvPlatformAPIKey     = "FLEETDECK_PLATFORM_API_KEY"
+	EnvFleetClientSecret  = "FLEETDECK_FLEET_CLIENT_SECRET"
+)
+
+// Defaults applied by Load.
+const (
+	DefaultPollInterval = 10 * time.Second
+	DefaultJWTVersion   = 1
+	DefaultQoS          = 1
+	DefaultTopic        = "/live/level13/{app_id}/#"
+)
+
+// MinPollInterval keeps clearance polling well under the fleet API's
+// documented limit of 60 calls a minute.
+const MinPollInterval = time.Second
+
+// Config is one loaded configuration file (or profile).
+type Config struct {
+	File       string // absolute path of the loaded file
+	Profile    string // "" or the --profile name
+	Production bool   // production = true
+	Sandbox    bool   // set by the caller when this config was written by the embedded sandbox
+	Fleet      *Fleet // nil: section absent → provider disabled
+	Telemetry  *Telemetry
+	Commands   *Commands
+	Platform   *Platform
+	Audit      Audit
+	Keys       map[string][]string // [keys] overrides: action → keys
+}
+
+// Fleet is the [fleet] section: High Mobility's fleet clearance API.
+type Fleet struct {
+	BaseURL          string        // without trailing slash
+	ServiceAccount   string        // absolute path ("" when client credentials are used)
+	ClientID         string        // OAuth2 client credentials instead of the service account
+	ClientSecretFile string        // absolute path
+	Audience         string        // default: BaseURL
+	JWTVersion       int           // default 1
+	PollInterval     time.Duration // default 10s
+}
+
+// ClientSecret returns $FLEETDECK_FLEET_CLIENT_SECRET, else the content of
+// ClientSecretFile (which must be 0600).
+func (f *Fleet) ClientSecret() (string, error) {
+	return secret("fleet.client_secret", EnvFleetClientSecret, "fleet.client_secret_file", f.ClientSecretFile)
+}
+
+// Pseudonymized says whether telemetry topics carry VINs or pseudonyms.
+type Pseudonymized string
+
+// Pseudonymized values. Auto: a vin field that is not a plausible VIN is a pseudonym.
+const (
+	PseudoAuto  Pseudonymized = "auto"
+	PseudoTrue  Pseudonymized = "true"
+	PseudoFalse Pseudonymized = "false"
+)
+
+// Telemetry is the [telemetry] section: the MQTT feed.
+type Telemetry struct {
+	Broker   string // tcp://, ssl://, ws://, wss://, mqtt://, mqtts://
+	AppID    string
+	Topic    string // default DefaultTopic; {app_id} is substituted by TopicFilter
+	CAFile   string // absolute path
+	CertFile string // absolute path
+	KeyFile  string // absolute path
+	ClientID string // "" lets the stream derive a stable one per host and profile
+
+	QoS           byte          // default 1
+	Pseudonymized Pseudonymized // default auto
+}
+
+// TopicFilter returns the MQTT subscription filter with {app_id} substituted.
+func (t *Telemetry) TopicFilter() string {
+	topic := t.Topic
+	if topic == "" {
+		topic = DefaultTopic
+	}
+	return strings.ReplaceAll(topic, "{app_id}", t.AppID)
+}
+
+// TLS reports whether the broker URL asks for TLS.
+func (t *Telemetry) TLS() bool {
+	return brokerTLS(t.Broker)
+}
+
+// Commands is the [commands] section: mobway remote commands.
+type Commands struct {
+	BaseURL        string
+	TokenFile      string // absolute path
+	SignSecretFile string // absolute path
+}
+
+// Token returns $FLEETDECK_COMMANDS_TOKEN, else the content of TokenFile (0600).
+func (c *Commands) Token() (string, error) {
+	return secret("commands.token", EnvCommandsToken, "commands.token_file", c.TokenFile)
+}
+
+// SignSecret returns $FLEETDECK_COMMANDS_SIGN_SECRET, else the content of
+// SignSecretFile (0600).
+func (c *Commands) SignSecret() (string, error) {
+	return secret("commands.sign_secret", EnvCommandsSignSecret, "commands.sign_secret_file", c.SignSecretFile)
+}
+
+// Platform is the [platform] section: the API-key protected MRV API.
+type Platform struct {
+	BaseURL    string
+	LoginURL   string // "" when `fleetdeck platform login` is not used
+	APIKeyFile string // absolute path; where `platform login` saves the key
+}
+
+// APIKey returns $FLEETDECK_PLATFORM_API_KEY, else the content of APIKeyFile (0600).
+func (p *Platform) APIKey() (string, error) {
+	return secret("platform.api_key", EnvPlatformAPIKey, "platform.api_key_file", p.APIKeyFile)
+}
+
+// Audit is the [audit] section.
+type Audit struct {
+	Path string // default $XDG_STATE_HOME/fleetdeck/audit.db
+}
+
+// DefaultAuditPath is where the audit journal lives unless audit.path says otherwise.
+func DefaultAuditPath() string {
+	return filepath.Join(StateDir(), "fleetdeck", "audit.db")
+}
+
+// secret reads one secret: the environment wins over the file, so with the
+// variable set the file need not exist.
+func secret(name, env, fileKey, path string) (string, error) {
+	if v := strings.TrimRight(os.Getenv(env), "\r\n\t "); v != "" {
+		return v, nil
+	}
+	if path == "" {
+		return "", fmt.Errorf("%s: not configured: set %s in the config file or $%s", name, fileKey, env)
+	}
+	s, err := ReadSecretFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Error is a problem with a configuration file. Every error Load and
+// Validate return about the file's content is (or joins) an *Error.
+type Error struct {
+	File string // absolute path of the config file; "" for a Config built in code
+	Line int    // 1-based; 0 when unknown
+	Key  string // dotted key such as "fleet.poll_interval"; "" for the file as a whole
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.File != "" {
+		b.WriteString(" file ")
+		b.WriteString(termsafe.String(e.File))
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+	}
+	if e.Key != "" {
+		b.WriteString(": ")
+		b.WriteString(termsafe.String(e.Key))
+	}
+	b.WriteString(": ")
+	b.WriteString(termsafe.String(e.Msg))
+	return b.String()
+}
+
+// Validate checks the whole configuration as Load produces it (defaults
+// applied, paths absolute). Load calls it; callers that build a Config in
+// code may call it too. All problems are reported, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &Error{File: c.File, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	check := func(key string, err error) {
+		if err != nil {
+			add(key, "%s", err.Error())
+		}
+	}
+	if c.Profile != "" {
+		check("", checkProfile(c.Profile))
+	}
+	if f := c.Fleet; f != nil {
+		if f.BaseURL == "" {
+			add("fleet.base_url", "required: the fleet API's base URL, e.g. https://sandbox.api.high-mobility.com/v1")
+		} else {
+			_, err := checkRESTURL(f.BaseURL)
+			check("fleet.base_url", err)
+		}
+		switch {
+		case f.ServiceAccount != "" && f.ClientID != "":
+			add("fleet.client_id", "set either service_account or client_id (with client_secret_file), not both")
+		case f.ServiceAccount == "" && f.ClientID == "":
+			add("fleet.service_account", "required: the service-account JSON file, or client_id with client_secret_file (or $%s)", EnvFleetClientSecret)
+		case f.ClientID != "" && f.ClientSecretFile == "" && os.Getenv(EnvFleetClientSecret) == "":
+			add("fleet.client_secret_file", "required with client_id (or set $%s)", EnvFleetClientSecret)
+		}
+		if f.ServiceAccount != "" && f.ClientSecretFile != "" {
+			add("fleet.client_secret_file", "only used with client_id; remove it or replace service_account with client_id")
+		}
+		if f.Audience == "" {
+			add("fleet.audience", "must not be empty (Load defaults it to base_url)")
+		}
+		check("fleet.jwt_version", checkJWTVersion(int64(f.JWTVersion)))
+		check("fleet.poll_interval", checkPollInterval(f.PollInterval))
+		check("fleet.service_account", checkAbs(f.ServiceAccount))
+		check("fleet.client_secret_file", checkAbs(f.ClientSecretFile))
+	}
+	if t := c.Telemetry; t != nil {
+		if t.Broker == "" {
+			add("telemetry.broker", "required: the MQTT broker URL, e.g. ssl://mqtt.example.com:8883")
+		} else {
+			check("telemetry.broker", checkBrokerURL(t.Broker))
+		}
+		if t.AppID == "" {
+			add("telemetry.app_id", "required: the application id from the console (it is part of the topic)")
+		} else {
+			check("telemetry.app_id", checkAppID(t.AppID))
+		}
+		check("telemetry.topic", checkTopicFilter(t.TopicFilter()))
+		if t.QoS > 2 {
+			add("telemetry.qos", "must be 0, 1 or 2")
+		}
+		switch t.Pseudonymized {
+		case PseudoAuto, PseudoTrue, PseudoFalse:
+		default:
+			add("telemetry.pseudonymized", `must be true, false or "auto"`)
+		}
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			add("telemetry.key_file", "cert_file and key_file go together: set both or neither")
+		}
+		if t.Broker != "" && !brokerTLS(t.Broker) && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "") {
+			add("telemetry.broker", "ca_file, cert_file and key_file need a TLS broker URL (ssl://, mqtts:// or wss://)")
+		}
+		check("telemetry.ca_file", checkAbs(t.CAFile))
+		check("telemetry.cert_file", checkAbs(t.CertFile))
+		check("telemetry.key_file", checkAbs(t.KeyFile))
+	}
+	if cm := c.Commands; cm != nil {
+		if cm.BaseURL == "" {
+			add("commands.base_url", "required: the commands API's base URL, e.g. https://api.mobway.cloud")
+		} else {
+			_, err := checkRESTURL(cm.BaseURL)
+			check("commands.base_url", err)
+		}
+		check("commands.token_file", checkAbs(cm.TokenFile))
+		check("commands.sign_secret_file", checkAbs(cm.SignSecretFile))
+	}
+	if p := c.Platform; p != nil {
+		if p.BaseURL == "" {
+			add("platform.base_url", "required: the MRV API's base URL, e.g. https://mrv-gateway.prod.hummingbirdtech.com/v1")
+		} else {
+			_, err := checkRESTURL(p.BaseURL)
+			check("platform.base_url", err)
+		}
+		if p.LoginURL != "" {
+			_, err := checkRESTURL(p.LoginURL)
+			check("platform.login_url", err)
+		}
+		check("platform.api_key_file", checkAbs(p.APIKeyFile))
+	}
+	if c.Audit.Path == "" {
+		add("audit.path", "must not be empty (Load defaults it to %s)", DefaultAuditPath())
+	} else {
+		check("audit.path", checkAbs(c.Audit.Path))
+	}
+	for _, action := range slices.Sorted(maps.Keys(c.Keys)) {
+		check("keys."+action, checkKeyList(c.Keys[action]))
+	}
+	return errors.Join(errs...)
+}
+
+func checkAbs(p string) error {
+	if p != "" && !filepath.IsAbs(p) {
+		return errors.New("must be an absolute path once loaded")
+	}
+	return nil
+}

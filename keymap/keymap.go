@@ -1,0 +1,287 @@
+// Package keymap holds fleetdeck's key bindings (bubbles/key) and applies the
+// overrides a config file's [keys] table asks for.
+package keymap
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Scope says where an action is listened for. Two actions may share a key
+// only when no scope has both of them.
+type Scope uint8
+
+const (
+	ScopeGlobal Scope = 1 << iota
+	ScopeClearance
+	ScopeTelemetry
+	ScopeCommands
+	ScopeDialog
+
+	scopePanes = ScopeClearance | ScopeTelemetry | ScopeCommands
+)
+
+// KeyMap is every binding the console knows. Fields are exported so views can
+// match with key.Matches and render help; change them with Apply.
+type KeyMap struct {
+	Quit, Help, NextPane, PrevPane             key.Binding
+	PaneClearance, PaneTelemetry, PaneCommands key.Binding
+	Up, Down, PageUp, PageDown, Top, Bottom    key.Binding
+	Left, Right                                key.Binding
+	Filter, Back, Open                         key.Binding
+	Sort, SortReverse, Refresh, Add, Revoke    key.Binding
+	Eligibility                                key.Binding
+	Pause                                      key.Binding
+	Send                                       key.Binding
+	Confirm                                    key.Binding
+}
+
+type action struct {
+	name  string
+	scope Scope
+	get   func(*KeyMap) *key.Binding
+}
+
+// actions is the table of names the [keys] config table may use, in the
+// order help and error messages list them.
+var actions = []action{
+	{"quit", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Quit }},
+	{"help", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Help }},
+	{"next_pane", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.NextPane }},
+	{"prev_pane", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PrevPane }},
+	{"pane_clearance", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneClearance }},
+	{"pane_telemetry", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneTelemetry }},
+	{"pane_commands", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneCommands }},
+	{"up", scopePanes, func(k *KeyMap) *key.Binding { return &k.Up }},
+	{"down", scopePanes, func(k *KeyMap) *key.Binding { return &k.Down }},
+	{"page_up", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageUp }},
+	{"page_down", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageDown }},
+	{"top", scopePanes, func(k *KeyMap) *key.Binding { return &k.Top }},
+	{"bottom", scopePanes, func(k *KeyMap) *key.Binding { return &k.Bottom }},
+	{"left", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Left }},
+	{"right", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Right }},
+	{"filter", scopePanes, func(k *KeyMap) *key.Binding { return &k.Filter }},
+	{"back", scopePanes, func(k *KeyMap) *key.Binding { return &k.Back }},
+	{"open", ScopeClearance | ScopeTelemetry, func(k *KeyMap) *key.Binding { return &k.Open }},
+	{"sort", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Sort }},
+	{"sort_reverse", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.SortReverse }},
+	{"refresh", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Refresh }},
+	{"add", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Add }},
+	{"revoke", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Revoke }},
+	{"eligibility", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Eligibility }},
+	{"pause", ScopeTelemetry, func(k *KeyMap) *key.Binding { return &k.Pause }},
+	{"send", ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Send }},
+	{"confirm", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Confirm }},
+}
+
+// Default returns the built-in bindings: arrows and vim keys for movement.
+func Default() *KeyMap {
+	b := func(desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKeys(keys), desc))
+	}
+	return &KeyMap{
+		Quit:          b("quit", "q", "ctrl+c"),
+		Help:          b("help", "?"),
+		NextPane:      b("next pane", "tab"),
+		PrevPane:      b("previous pane", "shift+tab"),
+		PaneClearance: b("clearance", "1"),
+		PaneTelemetry: b("telemetry", "2"),
+		PaneCommands:  b("commands", "3"),
+		Up:            b("up", "up", "k"),
+		Down:          b("down", "down", "j"),
+		PageUp:        b("page up", "pgup", "ctrl+b"),
+		PageDown:      b("page down", "pgdown", "ctrl+f"),
+		Top:           b("top", "home", "g"),
+		Bottom:        b("bottom", "end", "G"),
+		Left:          b("left", "left", "h"),
+		Right:         b("right", "right", "l"),
+		Filter:        b("filter", "/"),
+		Back:          b("back", "esc"),
+		Open:          b("details", "enter"),
+		Sort:          b("sort column", "s"),
+		SortReverse:   b("reverse sort", "S"),
+		Refresh:       b("refresh", "r"),
+		Add:           b("add vehicle", "a"),
+		Revoke:        b("revoke/cancel", "d"),
+		Eligibility:   b("eligibility", "e"),
+		Pause:         b("pause view", "p"),
+		Send:          b("send", "enter"),
+		Confirm:       b("confirm", "y"),
+	}
+}
+
+// Actions lists the action names a [keys] table may use.
+func Actions() []string {
+	names := make([]string, len(actions))
+	for i, a := range actions {
+		names[i] = a.name
+	}
+	return names
+}
+
+// Apply replaces the keys of the named actions. Every problem is reported
+// (unknown action, unknown key name, no keys, a key taken by another action
+// in the same scope) and on error k is left unchanged.
+func (k *KeyMap) Apply(overrides map[string][]string) error {
+	if len(overrides) == 0 {
+		return nil
+	}
+	next := *k
+	var errs []error
+	names := make([]string, 0, len(overrides))
+	for name := range overrides {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a, ok := lookup(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("keys.%s: unknown action (known: %s)", name, strings.Join(Actions(), ", ")))
+			continue
+		}
+		keys := make([]string, 0, len(overrides[name]))
+		for _, raw := range overrides[name] {
+			kn, err := Normalize(raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("keys.%s: %w", name, err))
+				continue
+			}
+			if !slices.Contains(keys, kn) {
+				keys = append(keys, kn)
+			}
+		}
+		if len(overrides[name]) == 0 {
+			errs = append(errs, fmt.Errorf("keys.%s: give at least one key", name))
+			continue
+		}
+		bnd := a.get(&next)
+		bnd.SetKeys(keys...)
+		bnd.SetHelp(helpKeys(keys), bnd.Help().Desc)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, next.conflicts()...)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*k = next
+	return nil
+}
+
+// conflicts reports keys bound to two actions that are listened for at the
+// same time (the global scope is live in every pane).
+func (k *KeyMap) conflicts() []error {
+	var errs []error
+	for i, a := range actions {
+		for _, b := range actions[i+1:] {
+			if !overlap(a.scope, b.scope) {
+				continue
+			}
+			for _, ka := range a.get(k).Keys() {
+				if slices.Contains(b.get(k).Keys(), ka) {
+					errs = append(errs, fmt.Errorf("keys: %q is bound to both %s and %s", display(ka), a.name, b.name))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func overlap(a, b Scope) bool {
+	if a&b != 0 {
+		return true
+	}
+	// The global scope is live wherever a pane is, but not inside a dialog.
+	return (a == ScopeGlobal && b&scopePanes != 0) || (b == ScopeGlobal && a&scopePanes != 0)
+}
+
+func lookup(name string) (action, bool) {
+	for _, a := range actions {
+		if a.name == name {
+			return a, true
+		}
+	}
+	return action{}, false
+}
+
+// Normalize turns a key name from a config file into the string Bubble Tea
+// reports for it ("space" → " ", "Ctrl+X" → "ctrl+x"), or says why it is not a key.
+func Normalize(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("empty key name")
+	}
+	if utf8.RuneCountInString(s) == 1 {
+		r, _ := utf8.DecodeRuneInString(s)
+		if r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("key %q: control characters are written like ctrl+x", s)
+		}
+		return s, nil
+	}
+	lower := strings.ToLower(s)
+	if lower == "space" {
+		return " ", nil
+	}
+	if rest, ok := strings.CutPrefix(lower, "alt+"); ok {
+		var inner string
+		if utf8.RuneCountInString(s[4:]) == 1 {
+			inner = s[4:] // alt+G differs from alt+g
+		} else {
+			var err error
+			if inner, err = Normalize(rest); err != nil {
+				return "", err
+			}
+		}
+		return "alt+" + inner, nil
+	}
+	if named()[lower] {
+		return lower, nil
+	}
+	return "", fmt.Errorf("unknown key %q (a single character, or a name like enter, esc, tab, shift+tab, up, pgdown, home, f5, ctrl+x, alt+x, space)", s)
+}
+
+// named is every key name Bubble Tea can report, taken from tea.Key itself
+// so the list never drifts from the library.
+func named() map[string]bool {
+	m := make(map[string]bool, 128)
+	for t := tea.KeyType(-128); t <= 127; t++ {
+		if s := (tea.Key{Type: t}).String(); s != "" && s != "runes" && s != " " {
+			m[s] = true
+		}
+	}
+	return m
+}
+
+func display(k string) string {
+	if k == " " {
+		return "space"
+	}
+	return k
+}
+
+// helpKeys renders the keys the way help shows them: "↑/k".
+func helpKeys(keys []string) string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		switch k {
+		case "up":
+			k = "↑"
+		case "down":
+			k = "↓"
+		case "left":
+			k = "←"
+		case "right":
+			k = "→"
+		case " ":
+			k = "space"
+		}
+		out = append(out, k)
+	}
+	return strings.Join(out, "/")
+}

@@ -1,0 +1,103 @@
+package keymap
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+func press(s string) tea.KeyMsg {
+	switch s {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "shift+tab":
+		return tea.KeyMsg{Type: tea.KeyShiftTab}
+	case "f5":
+		return tea.KeyMsg{Type: tea.KeyF5}
+	case " ":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func TestDefaultsHaveArrowsAndVim(t *testing.T) {
+	k := Default()
+	if !key.Matches(tea.KeyMsg{Type: tea.KeyDown}, k.Down) || !key.Matches(press("j"), k.Down) {
+		t.Fatal("down must answer to ↓ and j")
+	}
+	if !key.Matches(press("?"), k.Help) {
+		t.Fatal("? must open help")
+	}
+	if err := k.conflicts(); len(err) > 0 {
+		t.Fatalf("default bindings conflict: %v", err)
+	}
+}
+
+func TestApplyOverrides(t *testing.T) {
+	k := Default()
+	if err := k.Apply(map[string][]string{"revoke": {"D"}, "pause": {"space", "F5"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !key.Matches(press("D"), k.Revoke) || key.Matches(press("d"), k.Revoke) {
+		t.Fatal("revoke should be D only")
+	}
+	if !key.Matches(press(" "), k.Pause) || !key.Matches(press("f5"), k.Pause) {
+		t.Fatal("pause should answer to space and f5")
+	}
+	if got := k.Pause.Help().Key; got != "space/f5" {
+		t.Fatalf("help key = %q", got)
+	}
+}
+
+func TestApplyErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		in   map[string][]string
+		want string
+	}{
+		{"unknown action", map[string][]string{"revok": {"x"}}, `keys.revok: unknown action`},
+		{"unknown key", map[string][]string{"quit": {"ctrl+shift+banana"}}, `unknown key "ctrl+shift+banana"`},
+		{"no keys", map[string][]string{"quit": {}}, "at least one key"},
+		{"conflict in pane", map[string][]string{"revoke": {"a"}}, `"a" is bound to both add and revoke`},
+		{"conflict with global", map[string][]string{"pause": {"q"}}, `"q" is bound to both quit and pause`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := Default()
+			before := k.Revoke.Keys()
+			err := k.Apply(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Join(k.Revoke.Keys(), ",") != strings.Join(before, ",") {
+				t.Fatal("a failed Apply must leave the keymap unchanged")
+			}
+		})
+	}
+}
+
+func TestSameKeyInDisjointScopes(t *testing.T) {
+	k := Default()
+	// pause lives in Telemetry, refresh in Clearance: they may share a key.
+	if err := k.Apply(map[string][]string{"pause": {"r"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{"space": " ", "Enter": "enter", "alt+G": "alt+G", "ctrl+X": "ctrl+x", "é": "é", "PgDown": "pgdown"} {
+		got, err := Normalize(in)
+		if err != nil || got != want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "\x1b", "hyper+x", "ctrl+"} {
+		if _, err := Normalize(bad); err == nil {
+			t.Errorf("Normalize(%q) accepted", bad)
+		}
+	}
+}
