@@ -223,10 +223,10 @@ func (c *Config) Validate() error {
 		case f.ClientID != "" && f.ClientSecretFile == "" && os.Getenv(EnvFleetClientSecret) == "":
 			add("fleet.client_secret_file", "required with client_id (or set $%s)", EnvFleetClientSecret)
 		}
-		if f.ServiceAccount != "" && f.ClientSecretFile != "" {
+		if f.ServiceAccount != "" && f.ClientID == "" && f.ClientSecretFile != "" {
 			add("fleet.client_secret_file", "only used with client_id; remove it or replace service_account with client_id")
 		}
-		if f.Audience == "" {
+		if f.Audience == "" && f.BaseURL != "" {
 			add("fleet.audience", "must not be empty (Load defaults it to base_url)")
 		}
 		check("fleet.jwt_version", checkJWTVersion(int64(f.JWTVersion)))

@@ -286,7 +286,7 @@ func schema() map[string]map[string]bool {
 	return s
 }
 
-// secretKeys are names that would put a secret into config.toml. The advice
+// secretAdvice recognises a key that would put a secret into config.toml and
 // says where the secret goes instead.
 func secretAdvice(key toml.Key) (string, bool) {
 	section := ""
@@ -326,6 +326,10 @@ func checkKeys(file string, md toml.MetaData, decodeOK bool) error {
 		for _, k := range md.Undecoded() {
 			undecoded[k.String()] = true
 		}
+	}
+	// The decoder silently skips a map field given a non-table (keys = 1).
+	if t := md.Type("keys"); t != "" && t != "Hash" {
+		return &Error{File: file, Key: "keys", Msg: `must be a table ([keys] with action = ["key", ...])`}
 	}
 	var unknown []error
 	for _, k := range md.Keys() {

@@ -135,7 +135,12 @@ func Load(path, profile string) (*Config, error) {
 	var raw rawFile
 	md, decErr := toml.Decode(string(data), &raw)
 	if decErr != nil && len(md.Keys()) == 0 {
-		return nil, decodeError(path, decErr) // syntax: nothing was parsed
+		// Syntax: nothing was parsed.
+		e := decodeError(path, decErr)
+		if ce, ok := e.(*Error); ok && !strings.HasPrefix(ce.Msg, "secrets") {
+			ce.Msg = "invalid TOML: " + ce.Msg
+		}
+		return nil, e
 	}
 	if err := checkKeys(path, md, decErr == nil); err != nil {
 		return nil, err

@@ -87,10 +87,10 @@ func New(baseURL, token string, signer *Signer, hc *httpapi.Client, opts ...Opti
 }
 
 // String keeps the token out of %v.
-func (c *Client) String() string { return "commands.Client{" + c.baseURL + "}" }
+func (c Client) String() string { return "commands.Client{" + c.baseURL + "}" }
 
 // GoString keeps the token out of %#v.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // validCode reports whether code is exactly six ASCII digits.
 func validCode(code string) bool {
@@ -114,7 +114,7 @@ func (c *Client) Send(ctx context.Context, vin, command, code string) (SendResul
 	case vin == "":
 		return SendResult{}, errors.New("send command: no VIN given")
 	case command == "":
-		return SendResult{}, fmt.Errorf("send command to %s: no command given", vin)
+		return SendResult{}, fmt.Errorf("send command to %s: no command given", termsafe.String(vin))
 	case !utf8.ValidString(vin) || !utf8.ValidString(command):
 		// Canonical would sign U+FFFD for the bad bytes; refuse instead of
 		// sending something other than what was asked for.
@@ -124,11 +124,12 @@ func (c *Client) Send(ctx context.Context, vin, command, code string) (SendResul
 	case c.token == "":
 		return SendResult{}, errors.New("send command: no token configured")
 	}
+	what := "send " + termsafe.String(command) + " to " + termsafe.String(vin)
 	body := Canonical(vin, command)
 	if code != "" {
 		code = strings.TrimSpace(code)
 		if !validCode(code) {
-			return SendResult{}, fmt.Errorf("send %s to %s: %w", command, vin, ErrCodeFormat)
+			return SendResult{}, fmt.Errorf("%s: %w", what, ErrCodeFormat)
 		}
 		body = appendObject(nil, [][2]string{{"code", code}, {"command", command}, {"vin", vin}})
 	}
@@ -140,11 +141,11 @@ func (c *Client) Send(ctx context.Context, vin, command, code string) (SendResul
 		Body: body, ContentType: "application/json",
 	})
 	if err != nil {
-		return SendResult{}, fmt.Errorf("send %s to %s: %w", command, vin, err)
+		return SendResult{}, fmt.Errorf("%s: %w", what, err)
 	}
 	res, err := parseSend(resp, vin, command)
 	if err != nil {
-		return SendResult{}, fmt.Errorf("send %s to %s: %w", command, vin, err)
+		return SendResult{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return res, nil
 }
@@ -192,15 +193,20 @@ func decode(resp *httpapi.Response) (wireCommand, error) {
 // failure turns a non-2xx answer into an error: a documented detail, an
 // undocumented one, a refused token, or an unexpected body.
 func failure(resp *httpapi.Response) error {
+	const tokenHint = "check token_file / FLEETDECK_COMMANDS_TOKEN"
+	authFailed := resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden
 	w, err := decode(resp)
 	if err == nil {
 		if de := detailError(resp.Status, w.Detail); de != nil {
+			if de.Kind == nil && authFailed {
+				// An undocumented detail on 401/403 ("Invalid token.") is about the token.
+				de.Kind, de.Hint = ErrUnauthorized, tokenHint
+			}
 			return de
 		}
 	}
-	if resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden {
-		return &DetailError{HTTPStatus: resp.Status, Kind: ErrUnauthorized,
-			Hint: "check token_file / FLEETDECK_COMMANDS_TOKEN"}
+	if authFailed {
+		return &DetailError{HTTPStatus: resp.Status, Kind: ErrUnauthorized, Hint: tokenHint}
 	}
 	if err != nil {
 		return err

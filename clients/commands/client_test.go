@@ -58,7 +58,7 @@ func newServer(t *testing.T, h func(w http.ResponseWriter, r request)) *fakeServ
 	fs := &fakeServer{}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		req := request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(b)}
+		req := request{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: string(b)}
 		fs.mu.Lock()
 		fs.seen = append(fs.seen, req)
 		fs.mu.Unlock()
@@ -348,6 +348,12 @@ func TestOtherFailures(t *testing.T) {
 		}},
 		{"401 without detail", 401, "application/json", `{}`, func(t *testing.T, err error) {
 			if !errors.Is(err, commands.ErrUnauthorized) || !strings.Contains(err.Error(), "FLEETDECK_COMMANDS_TOKEN") {
+				t.Errorf("got %v", err)
+			}
+		}},
+		{"401 with an undocumented detail", 401, "application/json", `{"detail":"Invalid token."}`, func(t *testing.T, err error) {
+			var de *commands.DetailError
+			if !errors.As(err, &de) || de.Kind != commands.ErrUnauthorized || de.Detail != "Invalid token." || de.Hint == "" {
 				t.Errorf("got %v", err)
 			}
 		}},

@@ -57,9 +57,21 @@ type SendResult struct {
 	Command      *Command      `json:"command,omitempty"`      // the command was registered (Pending, or Error)
 }
 
+// LogValue keeps the confirmation code out of structured logs.
+func (r SendResult) LogValue() slog.Value {
+	switch {
+	case r.Confirmation != nil:
+		return slog.GroupValue(slog.Any("confirmation", *r.Confirmation))
+	case r.Command != nil:
+		return slog.GroupValue(slog.String("id", r.Command.ID), slog.String("status", string(r.Command.Status)))
+	}
+	return slog.StringValue("none")
+}
+
 // Confirmation is the first step of a two-step command: nothing ran yet.
 // Code is shown to the operator, who types it back; it is data for the UI
 // and never goes into logs, so String, GoString and LogValue leave it out.
+// JSON keeps it: `fleetdeck command send --json` prints it by design.
 type Confirmation struct {
 	VIN     string `json:"vin"`
 	Command string `json:"command"`

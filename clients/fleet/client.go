@@ -122,6 +122,9 @@ func (c *Client) TokenValidUntil() time.Time {
 // maxAttempts. Any other response is returned for the caller to judge,
 // with the bearer token it was sent with (to keep it out of error text).
 func (c *Client) call(ctx context.Context, method, path string, body any) (*httpapi.Response, string, error) {
+	if c.ts == nil {
+		return nil, "", errors.New("no token source")
+	}
 	var payload []byte
 	var ctype string
 	if body != nil {
@@ -175,7 +178,8 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (*http
 }
 
 // retryWait decides whether a rate-limited attempt is retried and after how
-// long. err must be (or wrap) the 429's *APIError; resp may be nil.
+// long. err is the 429 as an error (its detail may name a delay); resp is
+// nil when the 429 came from the token endpoint.
 func (c *Client) retryWait(err error, resp *httpapi.Response, attempt int) (time.Duration, bool) {
 	if attempt >= c.maxAttempts {
 		return 0, false

@@ -102,10 +102,10 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build request %s %s: %w", req.Method, safeURL(req.URL), err)
 	}
+	// Keys are copied as given, not canonicalized: some APIs document a
+	// header's exact spelling (the platform's "ApiKey").
 	for k, vs := range req.Header {
-		for _, v := range vs {
-			hr.Header.Add(k, v)
-		}
+		hr.Header[k] = append(hr.Header[k], vs...)
 	}
 	hr.Header.Set("User-Agent", UserAgent)
 	hr.Header.Set("Accept", "application/json")

@@ -1,0 +1,48 @@
+package config
+
+// Example returns a commented example config.toml (design.md §3). README
+// and `fleetdeck` help print it; a test loads it so it cannot rot.
+func Example() string {
+	return `# fleetdeck configuration. Relative paths are relative to this file.
+# Secrets never go in here: they live in 0600 files or environment variables.
+# A section left out disables that provider.
+
+# production = true              # this profile talks to real vehicles: the console frames itself in red
+
+[fleet]                          # High Mobility fleet clearance (documents 000 and 001)
+base_url = "https://sandbox.api.high-mobility.com/v1"
+service_account = "service-account.json"   # the JSON the console hands out: id, private_key (PKCS#8 PEM), inserted_at
+# client_id = "..."              # OAuth2 client credentials instead of the (deprecated) service account
+# client_secret_file = "fleet.secret"      # or FLEETDECK_FLEET_CLIENT_SECRET
+# audience = ""                  # default: base_url
+# jwt_version = 1                # 1 or 2
+poll_interval = "10s"            # at least 1s; the API allows 60 calls a minute
+
+[telemetry]                      # MQTT feed (document 001)
+broker = "ssl://mqtt.example.com:8883"     # ssl://, mqtts://, wss:// (TLS) or tcp://, mqtt://, ws://
+app_id = "1FBBEDED80595912588FF4FF"
+# topic = "/live/level13/{app_id}/#"
+ca_file = "ca.pem"
+cert_file = "client.pem"
+key_file = "client-key.pem"
+# client_id = ""                 # default: stable per host and profile, so a persistent session resumes
+qos = 1                          # 0, 1 or 2
+pseudonymized = "auto"           # true | false | "auto" (auto: a vin field that is not a valid VIN is a pseudonym)
+
+[commands]                       # mobway remote commands (document 002)
+base_url = "https://api.mobway.cloud"
+token_file = "commands.token"              # or FLEETDECK_COMMANDS_TOKEN
+sign_secret_file = "commands.secret"       # or FLEETDECK_COMMANDS_SIGN_SECRET
+
+[platform]                       # MRV API (document 003)
+base_url = "https://mrv-gateway.prod.hummingbirdtech.com/v1"
+login_url = "https://gateway.prod.hummingbirdtech.com/api/v1"
+api_key_file = "platform.key"              # or FLEETDECK_PLATFORM_API_KEY; fleetdeck platform login writes it
+
+[audit]
+# path = ""                      # default: $XDG_STATE_HOME/fleetdeck/audit.db
+
+[keys]                           # optional overrides: action = ["key", ...]
+# revoke = ["D"]
+`
+}

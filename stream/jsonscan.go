@@ -1,0 +1,272 @@
+package stream
+
+// A small validating JSON scanner over a byte slice. The decoder needs a few
+// fields out of a ~300 byte payload; encoding/json would build a tree (or a
+// struct) and copy every string, which costs more than the MQTT client itself
+// at broker speed. The scanner only finds spans: nothing is copied or
+// allocated, and every value it steps over is still checked for grammar.
+
+const maxDepth = 64
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// scanString expects b[i] == '"' and returns the index just past the closing
+// quote, whether the string holds escapes, and false when it is malformed.
+func scanString(b []byte, i int) (end int, escaped bool, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false, false
+	}
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return i, escaped, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, escaped, false
+				}
+				i += 6
+			default:
+				return i, escaped, false
+			}
+		case c < 0x20:
+			return i, escaped, false
+		default:
+			i++
+		}
+	}
+	return i, escaped, false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// scanNumber checks the JSON number grammar starting at b[i].
+func scanNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i, true
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// scanValue returns the index just past the value starting at b[i] (no
+// leading white space).
+func scanValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, ok := scanString(b, i)
+		return end, ok
+	case c == '{':
+		return scanObject(b, i, depth+1)
+	case c == '[':
+		return scanArray(b, i, depth+1)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '-' || isDigit(c):
+		return scanNumber(b, i)
+	}
+	return i, false
+}
+
+func scanObject(b []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	it := objectIter{b: b, i: i + 1, depth: depth}
+	for {
+		_, _, _, more := it.next()
+		if !more {
+			return it.i, !it.bad
+		}
+	}
+}
+
+func scanArray(b []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = scanValue(b, i, depth); !ok {
+			return i, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return i, false
+		}
+	}
+}
+
+// objectIter walks the members of one object. Keys come back without their
+// quotes and still escaped (keyEscaped says so); values as raw spans.
+type objectIter struct {
+	b     []byte
+	i     int // just past '{', or past the previous member
+	depth int
+	n     int
+	bad   bool
+	done  bool
+}
+
+// iterObject starts an iterator over the object that is exactly b (after
+// white space is trimmed). ok is false when b does not start with '{'.
+func iterObject(b []byte) (objectIter, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return objectIter{}, false
+	}
+	return objectIter{b: b, i: i + 1, depth: 1}, true
+}
+
+// next returns the next member; more is false at the end of the object or
+// at the first grammar error (then it.bad is set).
+func (it *objectIter) next() (key []byte, keyEscaped bool, val []byte, more bool) {
+	if it.done || it.bad {
+		return nil, false, nil, false
+	}
+	b := it.b
+	i := skipSpace(b, it.i)
+	if i >= len(b) {
+		return it.fail(i)
+	}
+	if b[i] == '}' {
+		it.i, it.done = i+1, true
+		return nil, false, nil, false
+	}
+	if it.n > 0 {
+		if b[i] != ',' {
+			return it.fail(i)
+		}
+		i = skipSpace(b, i+1)
+	}
+	kend, kesc, ok := scanString(b, i)
+	if !ok {
+		return it.fail(i)
+	}
+	key = b[i+1 : kend-1]
+	i = skipSpace(b, kend)
+	if i >= len(b) || b[i] != ':' {
+		return it.fail(i)
+	}
+	i = skipSpace(b, i+1)
+	vend, ok := scanValue(b, i, it.depth)
+	if !ok {
+		return it.fail(i)
+	}
+	it.i = vend
+	it.n++
+	return key, kesc, b[i:vend], true
+}
+
+func (it *objectIter) fail(i int) ([]byte, bool, []byte, bool) {
+	it.i, it.bad = i, true
+	return nil, false, nil, false
+}
+
+// finish reports whether the object closed properly with nothing but white
+// space after it (only meaningful for a whole document).
+func (it *objectIter) finish() bool {
+	for !it.done && !it.bad {
+		it.next()
+	}
+	return it.done && skipSpace(it.b, it.i) == len(it.b)
+}
+
+// field returns the raw value of the member named key (unescaped names
+// only), scanning and validating the whole object.
+func field(obj []byte, key string) ([]byte, bool) {
+	it, ok := iterObject(obj)
+	if !ok {
+		return nil, false
+	}
+	var found []byte
+	for {
+		k, esc, v, more := it.next()
+		if !more {
+			break
+		}
+		if !esc && found == nil && string(k) == key {
+			found = v
+		}
+	}
+	if it.bad || found == nil {
+		return nil, false
+	}
+	return found, true
+}

@@ -1,0 +1,233 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PipelineOptions configure a Pipeline. The source is the MQTT session
+// described by MQTT, or the recording named by Replay.
+type PipelineOptions struct {
+	MQTT Options
+
+	// Replay feeds an NDJSON recording (see Record) in as if it came from the
+	// broker, as fast as possible unless ReplayPace is set. Run returns when
+	// the recording has been applied.
+	Replay     string
+	ReplayPace bool
+
+	// Record appends every message received to this file, one JSON object a
+	// line: {"t": arrival (RFC 3339, ns), "topic", "payload": raw JSON}.
+	Record string
+
+	// OnMessage sees every applied message (not duplicates, not malformed
+	// ones), on the decode goroutine, in order. It must return quickly: the
+	// queue in front of the decoder is bounded. The Message is reused after
+	// it returns.
+	OnMessage func(*Message)
+	// OnState sees every change of the connection state. It must not block.
+	OnState func(ConnState)
+
+	QueueSize   int // bound of the queue between the MQTT handler and the decoder (default 16384)
+	DedupWindow int // message ids remembered per generation (default 65536)
+	Store       StoreOptions
+	Logger      *slog.Logger // nil: MQTT.Logger, else discard
+}
+
+// Pipeline is decode → dedup → store for one source, shared by every view
+// (and SSH session) of the process.
+type Pipeline struct {
+	opts  PipelineOptions
+	log   *slog.Logger
+	store *Store
+	inbox *inbox
+
+	received, applied, duplicates, malformed atomic.Uint64
+	oversized, dropped, failures, overflow   atomic.Uint64
+
+	stateMu sync.Mutex
+	state   ConnState
+
+	changed chan struct{} // 1: the store or the state changed since the feed last looked
+	running atomic.Bool
+	feedMu  sync.Mutex
+	feed    *Feed
+}
+
+// NewPipeline returns a pipeline; nothing runs until Run.
+func NewPipeline(opts PipelineOptions) *Pipeline {
+	log := opts.Logger
+	if log == nil {
+		log = opts.MQTT.Logger
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pipeline{
+		opts:    opts,
+		log:     log,
+		store:   NewStore(opts.Store),
+		inbox:   newInbox(opts.QueueSize),
+		changed: make(chan struct{}, 1),
+	}
+	p.state = ConnState{Phase: Connecting, Since: time.Now()}
+	if opts.Replay != "" {
+		p.state.Phase = Replaying
+	}
+	return p
+}
+
+// Store returns the latest-value store the pipeline fills.
+func (p *Pipeline) Store() *Store { return p.store }
+
+// Stats returns the counters so far.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		Received:   p.received.Load(),
+		Applied:    p.applied.Load(),
+		Duplicates: p.duplicates.Load(),
+		Malformed:  p.malformed.Load(),
+		Oversized:  p.oversized.Load(),
+		Dropped:    p.dropped.Load(),
+		Failures:   p.failures.Load(),
+		Overflow:   p.overflow.Load(),
+	}
+}
+
+// State returns the connection state.
+func (p *Pipeline) State() ConnState {
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	return p.state
+}
+
+func (p *Pipeline) setState(s ConnState) {
+	p.stateMu.Lock()
+	if s.same(p.state) {
+		p.stateMu.Unlock()
+		return
+	}
+	s.Since = time.Now()
+	p.state = s
+	// Called under the lock so that observers see changes in order.
+	if p.opts.OnState != nil {
+		p.opts.OnState(s)
+	}
+	p.stateMu.Unlock()
+	p.signal()
+}
+
+func (p *Pipeline) signal() {
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue is the MQTT handler's whole job: count, queue, never block.
+func (p *Pipeline) enqueue(topic string, payload []byte, arrival int64) {
+	p.received.Add(1)
+	if !p.inbox.push(inboxItem{topic: topic, payload: payload, arrival: arrival}) {
+		p.dropped.Add(1)
+	}
+}
+
+// Run runs the source (the MQTT session, or the replay) and the decoder
+// until ctx ends or the recording is done. It returns nil then, or the error
+// that stopped the source (bad TLS files, unreadable recording, ...).
+func (p *Pipeline) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("telemetry pipeline: already running")
+	}
+	var rec *recorder
+	if p.opts.Record != "" {
+		var err error
+		if rec, err = openRecorder(p.opts.Record); err != nil {
+			p.setState(ConnState{Phase: Failed, Reason: err.Error()})
+			return err
+		}
+	}
+
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		p.work(ctx, rec)
+	}()
+
+	var err error
+	if p.opts.Replay != "" {
+		err = p.replay(ctx)
+	} else {
+		err = p.runMQTT(ctx)
+	}
+	p.inbox.close()
+	<-workerDone
+	if rec != nil {
+		if cerr := rec.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("telemetry record %s: %w", p.opts.Record, cerr)
+		}
+	}
+	switch {
+	case err != nil:
+		p.setState(ConnState{Phase: Failed, Reason: err.Error()})
+	case p.opts.Replay != "" && ctx.Err() == nil:
+		p.setState(ConnState{Phase: Stopped, Reason: "end of recording"})
+	default:
+		p.setState(ConnState{Phase: Stopped})
+	}
+	return err
+}
+
+// work is the decode goroutine: decode → dedup → store → OnMessage.
+func (p *Pipeline) work(ctx context.Context, rec *recorder) {
+	dec := newDecoder(p.opts.MQTT.Pseudonymized)
+	dd := newDedup(p.opts.DedupWindow)
+	var m Message
+	for {
+		items, ok := p.inbox.take(ctx)
+		if !ok {
+			return
+		}
+		changed := false
+		for i := range items {
+			it := &items[i]
+			if len(it.payload) > MaxPayload {
+				p.oversized.Add(1)
+				continue
+			}
+			if rec != nil {
+				rec.write(it)
+			}
+			if err := dec.decode(it.topic, it.payload, &m); err != nil {
+				p.malformed.Add(1)
+				p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
+				continue
+			}
+			if m.MessageID != nil && dd.seen(m.hash) {
+				p.duplicates.Add(1)
+				continue
+			}
+			m.Arrival = time.Unix(0, it.arrival)
+			if err := p.store.Apply(&m); err != nil {
+				p.overflow.Add(1)
+				continue
+			}
+			p.applied.Add(1)
+			if m.Failure != nil {
+				p.failures.Add(1)
+			}
+			changed = true
+			if p.opts.OnMessage != nil {
+				p.opts.OnMessage(&m)
+			}
+		}
+		if changed {
+			p.signal()
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+const subscribeTimeout = 10 * time.Second
+
+// runMQTT holds the broker session until ctx ends. paho reconnects by itself
+// (AutoReconnect, ConnectRetry); the pipeline only keeps its state, and
+// subscribes again on every connection in OnConnect: a subscription made
+// once after Connect would be lost when a broker restarts without the
+// session.
+func (p *Pipeline) runMQTT(ctx context.Context) error {
+	o := p.opts.MQTT
+	co, err := p.clientOptions(ctx, o)
+	if err != nil {
+		return err
+	}
+	p.setState(ConnState{Phase: Connecting, Attempt: 1})
+	client := mqtt.NewClient(co)
+	client.Connect() // with ConnectRetry the token only completes once connected: state comes from the callbacks
+	<-ctx.Done()
+	client.Disconnect(250)
+	return nil
+}
+
+func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOptions, error) {
+	if o.Broker == "" {
+		return nil, errors.New("telemetry: no broker configured")
+	}
+	u, err := url.Parse(o.Broker)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry broker %q: %w", o.Broker, err)
+	}
+	var tlsCfg *tls.Config
+	switch u.Scheme {
+	case "tcp", "mqtt", "ws":
+	case "ssl", "tls", "mqtts", "tcps", "mqtt+ssl", "wss":
+		if tlsCfg, err = o.tlsConfig(u.Hostname()); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("telemetry broker %q: scheme must be tcp, ssl, tls, ws or wss", o.Broker)
+	}
+	if o.Topic == "" {
+		return nil, errors.New("telemetry: no topic to subscribe to")
+	}
+	if o.QoS > 2 {
+		return nil, fmt.Errorf("telemetry: qos %d: must be 0, 1 or 2", o.QoS)
+	}
+	clientID := o.ClientID
+	if clientID == "" {
+		clientID = DefaultClientID("")
+	}
+	maxRetry := o.MaxReconnectInterval
+	if maxRetry <= 0 || maxRetry > time.Second {
+		maxRetry = time.Second
+	}
+	connectTimeout := o.ConnectTimeout
+	if connectTimeout <= 0 {
+		connectTimeout = 10 * time.Second
+	}
+	keepAlive := o.KeepAlive
+	if keepAlive <= 0 {
+		keepAlive = 30 * time.Second
+	}
+
+	// The handler runs on paho's router goroutine (SetOrderMatters(true)
+	// calls it in line, in order): it only stamps and queues.
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		p.enqueue(m.Topic(), m.Payload(), time.Now().UnixNano())
+	}
+	co := mqtt.NewClientOptions().
+		AddBroker(o.Broker).
+		SetClientID(clientID).
+		SetProtocolVersion(4).
+		SetCleanSession(false).
+		SetOrderMatters(true).
+		SetDefaultPublishHandler(handler).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(maxRetry).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(maxRetry).
+		SetConnectTimeout(connectTimeout).
+		SetKeepAlive(keepAlive).
+		SetPingTimeout(10 * time.Second).
+		SetCustomOpenConnectionFn(openConn(tlsCfg, connectTimeout)).
+		SetOnConnectHandler(func(c mqtt.Client) { p.subscribe(ctx, c, o.Topic, o.QoS, handler) }).
+		SetConnectionNotificationHandler(p.onConnection)
+	if tlsCfg != nil {
+		co.SetTLSConfig(tlsCfg)
+	}
+	return co, nil
+}
+
+func (o Options) tlsConfig(serverName string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("telemetry ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("telemetry ca_file %s: no PEM certificate in it", o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case o.CertFile != "" && o.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			// The error names the files, never their content.
+			return nil, fmt.Errorf("telemetry client certificate %s / key %s: %w", o.CertFile, o.KeyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	case o.CertFile != "" || o.KeyFile != "":
+		return nil, errors.New("telemetry: cert_file and key_file go together")
+	}
+	return cfg, nil
+}
+
+// subscribe runs on every (re)connection. The state turns Connected only
+// once the broker has granted the subscription.
+func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topic string, qos byte, h mqtt.MessageHandler) {
+	tok := c.Subscribe(topic, qos, h)
+	t := time.NewTimer(subscribeTimeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		return
+	case <-t.C:
+		p.updateState(func(s ConnState) ConnState {
+			s.Reason = "subscribe " + topic + ": no answer from the broker"
+			return s
+		})
+		return
+	}
+	if err := tok.Error(); err != nil {
+		p.log.Warn("telemetry subscribe failed", "topic", topic, "err", err)
+		p.updateState(func(s ConnState) ConnState {
+			s.Reason = "subscribe " + topic + ": " + termsafe.String(err.Error())
+			return s
+		})
+		return
+	}
+	if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		for _, code := range st.Result() {
+			if code == 0x80 {
+				p.setState(ConnState{Phase: Failed, Reason: "the broker refused the subscription to " + topic})
+				return
+			}
+		}
+	}
+	if !c.IsConnectionOpen() {
+		return // lost again meanwhile; the notifications say so
+	}
+	p.log.Info("telemetry connected", "topic", topic)
+	p.setState(ConnState{Phase: Connected})
+}
+
+// onConnection turns paho's notifications into the state. Lost arrives on
+// a goroutine of its own and may come after the reconnection it caused, so
+// the client's own view decides.
+func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
+	switch n := n.(type) {
+	case mqtt.ConnectionNotificationConnecting:
+		p.updateState(func(s ConnState) ConnState {
+			if s.Phase == Failed {
+				return s // retrying does not make a refused certificate good
+			}
+			if n.IsReconnect {
+				return ConnState{Phase: Reconnecting, Attempt: n.Attempt + 1, Reason: s.Reason}
+			}
+			return ConnState{Phase: Connecting, Attempt: n.Attempt + 1, Reason: s.Reason}
+		})
+	case mqtt.ConnectionNotificationFailed:
+		reason := termsafe.String(describeConnErr(n.Reason))
+		p.log.Debug("telemetry connection attempt failed", "err", n.Reason)
+		p.updateState(func(s ConnState) ConnState {
+			if permanent(n.Reason) {
+				return ConnState{Phase: Failed, Attempt: s.Attempt, Reason: reason}
+			}
+			s.Reason = reason
+			return s
+		})
+	case mqtt.ConnectionNotificationLost:
+		if c.IsConnectionOpen() {
+			return
+		}
+		reason := "connection lost"
+		if n.Reason != nil {
+			reason = termsafe.String("connection lost: " + n.Reason.Error())
+		}
+		p.log.Info("telemetry connection lost", "err", n.Reason)
+		p.updateState(func(s ConnState) ConnState {
+			if s.Phase == Reconnecting {
+				s.Reason = reason
+				return s
+			}
+			return ConnState{Phase: Reconnecting, Reason: reason}
+		})
+	}
+}
+
+func (p *Pipeline) updateState(f func(ConnState) ConnState) {
+	p.stateMu.Lock()
+	next := f(p.state)
+	p.stateMu.Unlock()
+	// A concurrent change between the two locks is harmless: both come from
+	// paho callbacks that describe the same connection.
+	p.setState(next)
+}
+
+// permanent reports errors that retrying will not fix: the broker refusing
+// who we are, or a certificate that does not verify.
+func permanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion),
+		errors.Is(err, packets.ErrorRefusedIDRejected),
+		errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword),
+		errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		return true
+	}
+	var unknownAuthority x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	var alert tls.AlertError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownAuthority) || errors.As(err, &invalid) || errors.As(err, &hostname) ||
+		errors.As(err, &alert) || errors.As(err, &verify)
+}
+
+func describeConnErr(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + " " + op.Addr.String() + ": " + op.Err.Error()
+	}
+	return err.Error()
+}
+
+// openConn dials like paho would, but reads through a buffer: paho reads a
+// packet's fixed header byte by byte, which on a plain TCP connection costs
+// several system calls per message.
+func openConn(tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenConnectionFunc {
+	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		d := &net.Dialer{Timeout: timeout}
+		var conn net.Conn
+		var err error
+		switch u.Scheme {
+		case "ws", "wss":
+			dial := *u
+			dial.User = nil
+			var c *tls.Config
+			if u.Scheme == "wss" {
+				c = tlsCfg
+			}
+			conn, err = mqtt.NewWebsocket(dial.String(), c, timeout, o.HTTPHeaders, o.WebsocketOptions)
+		case "tcp", "mqtt":
+			conn, err = d.Dial("tcp", u.Host)
+		default:
+			conn, err = tls.DialWithDialer(d, "tcp", u.Host, tlsCfg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 32<<10)}, nil
+	}
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }

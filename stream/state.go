@@ -1,0 +1,85 @@
+package stream
+
+import (
+	"strconv"
+	"time"
+)
+
+// Phase is where the telemetry source stands.
+type Phase int
+
+const (
+	Connecting   Phase = iota // first connection attempts
+	Connected                 // connected and subscribed: data can flow
+	Reconnecting              // lost the broker; retrying (Attempt counts)
+	Failed                    // an error retrying will not fix (Reason says which)
+	Replaying                 // reading a recording instead of a broker
+	Stopped                   // Run returned (ctx ended, or the recording ended)
+)
+
+func (p Phase) String() string {
+	switch p {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Reconnecting:
+		return "reconnecting"
+	case Failed:
+		return "failed"
+	case Replaying:
+		return "replaying"
+	case Stopped:
+		return "stopped"
+	}
+	return "phase(" + strconv.Itoa(int(p)) + ")"
+}
+
+// ConnState is the connection state the status bar and `telemetry tail`
+// report. Reason holds the last error while connecting or reconnecting, and
+// why for Failed.
+type ConnState struct {
+	Phase   Phase
+	Attempt int
+	Reason  string
+	Since   time.Time
+}
+
+// String: "connecting", "connected", "reconnecting 3", "failed: reason".
+func (s ConnState) String() string {
+	switch s.Phase {
+	case Connecting:
+		if s.Attempt > 1 {
+			return "connecting " + strconv.Itoa(s.Attempt)
+		}
+	case Reconnecting:
+		if s.Attempt > 0 {
+			return "reconnecting " + strconv.Itoa(s.Attempt)
+		}
+	case Failed:
+		return "failed: " + s.Reason
+	case Stopped:
+		if s.Reason != "" {
+			return "stopped: " + s.Reason
+		}
+	}
+	return s.Phase.String()
+}
+
+func (s ConnState) same(o ConnState) bool {
+	return s.Phase == o.Phase && s.Attempt == o.Attempt && s.Reason == o.Reason
+}
+
+// Stats counts what the pipeline did with the messages it received.
+// Received = Dropped + Oversized + Malformed + Duplicates + Overflow + Applied
+// (once the queue is drained).
+type Stats struct {
+	Received   uint64 // messages handed over by the broker (or the recording)
+	Applied    uint64 // stored (Failures included)
+	Duplicates uint64 // message_id seen before (QoS 1 redelivery)
+	Malformed  uint64 // topic or payload not in the documented format
+	Oversized  uint64 // payload larger than MaxPayload
+	Dropped    uint64 // the queue was full: the decoder fell behind
+	Failures   uint64 // applied messages that carried a failure instead of data
+	Overflow   uint64 // refused because a store limit (vehicles, properties) was reached
+}

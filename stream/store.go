@@ -1,0 +1,409 @@
+package stream
+
+import (
+	"cmp"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HistoryLen is how many numeric samples a property keeps for its sparkline.
+const HistoryLen = 32
+
+// Store limits and defaults. The topic is chosen by whoever publishes, so
+// every table keyed by something from the wire has a ceiling.
+const (
+	DefaultMaxVehicles  = 100_000
+	DefaultMaxNames     = 4096 // distinct capability.property pairs
+	DefaultMaxProps     = 256  // per vehicle
+	DefaultStaleLag     = 5 * time.Minute
+	DefaultStaleIdle    = 15 * time.Minute
+	rateTau             = 10 * time.Second
+	maxStoredValueBytes = math.MaxUint16
+)
+
+var errStoreFull = errors.New("store is full")
+
+// StoreOptions tune a Store; zero values mean the defaults above.
+type StoreOptions struct {
+	MaxVehicles int
+	MaxNames    int
+	MaxProps    int
+	// StaleLag flags a value whose source timestamp is this far behind its
+	// arrival (the vehicle was offline and is catching up).
+	StaleLag time.Duration
+	// StaleIdle flags a value (and a vehicle) not updated for this long.
+	StaleIdle time.Duration
+	Now       func() time.Time
+}
+
+// VehicleSummary is one row of the vehicle list.
+type VehicleSummary struct {
+	ID         string
+	Pseudonym  bool
+	LastSeen   time.Time // arrival of the last message
+	Rate       float64   // messages per second, exponentially weighted (τ = 10 s)
+	Stale      bool
+	Properties int
+}
+
+// Property is the latest value of one capability.property of a vehicle.
+type Property struct {
+	Capability string
+	Name       string
+	Value      string // display text, terminal-safe
+	Unit       string
+	Numeric    bool
+	Number     float64
+	SourceTime time.Time // zero when the message carried none
+	Arrival    time.Time
+	Stale      bool
+	Failure    *Failure
+	History    []float64 // oldest first; nil for values that are not numbers
+}
+
+// Store keeps the latest value per vehicle/capability/property with a small
+// history, compactly: a vehicle with 20 properties costs about 3–4 KB.
+// One goroutine writes (the pipeline); any number read.
+type Store struct {
+	opts StoreOptions
+
+	mu       sync.RWMutex
+	vehicles map[string]*vehicle
+	order    []*vehicle // sorted by id
+	pending  []*vehicle // new since the last sort
+	names    []propName
+	nameIdx  map[propName]uint16
+	dirty    []*vehicle
+}
+
+type propName struct{ capability, property string }
+
+type vehicle struct {
+	id        string
+	pseudonym bool
+	dirty     bool
+	lagging   bool // the last message's source time was StaleLag behind
+	rate      float32
+	lastSeen  int64 // unix ns
+	garbage   uint32
+	props     []prop
+	arena     []byte // values (raw JSON) or failures ("reason\x00description")
+}
+
+// prop is kept small on purpose (40 bytes): there are millions of them.
+type prop struct {
+	source  int64 // unix ns, 0 = unknown
+	arrival int64
+	hist    *[HistoryLen]float32
+	off     uint32 // value bytes: arena[off : off+n], slot capacity c
+	n, c    uint16
+	name    uint16
+	hpos    uint8
+	hlen    uint8
+	failed  bool
+}
+
+// NewStore returns an empty store.
+func NewStore(o StoreOptions) *Store {
+	if o.MaxVehicles <= 0 {
+		o.MaxVehicles = DefaultMaxVehicles
+	}
+	if o.MaxNames <= 0 || o.MaxNames > math.MaxUint16 {
+		o.MaxNames = DefaultMaxNames
+	}
+	if o.MaxProps <= 0 {
+		o.MaxProps = DefaultMaxProps
+	}
+	if o.StaleLag <= 0 {
+		o.StaleLag = DefaultStaleLag
+	}
+	if o.StaleIdle <= 0 {
+		o.StaleIdle = DefaultStaleIdle
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Store{opts: o, vehicles: make(map[string]*vehicle), nameIdx: make(map[propName]uint16)}
+}
+
+// Apply stores one decoded message (its Arrival must be set). A value whose
+// source timestamp is older than the stored one (a late redelivery) does
+// not replace it. Apply fails only when a limit is reached.
+func (s *Store) Apply(m *Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.apply(m)
+}
+
+func (s *Store) apply(m *Message) error {
+	arrival := m.Arrival.UnixNano()
+	var source int64
+	if !m.Timestamp.IsZero() {
+		source = m.Timestamp.UnixNano()
+	}
+	v := s.vehicles[m.Vehicle]
+	if v == nil {
+		if len(s.vehicles) >= s.opts.MaxVehicles {
+			return errStoreFull
+		}
+		// Clone: the id is a substring of the topic, which would otherwise
+		// stay alive with it.
+		v = &vehicle{id: strings.Clone(m.Vehicle), pseudonym: m.Pseudonym}
+		s.vehicles[v.id] = v
+		s.pending = append(s.pending, v)
+	}
+	name, ok := s.nameIdx[propName{m.Capability, m.Property}]
+	if !ok {
+		if len(s.names) >= s.opts.MaxNames {
+			return errStoreFull
+		}
+		name = uint16(len(s.names))
+		pn := propName{strings.Clone(m.Capability), strings.Clone(m.Property)}
+		s.names = append(s.names, pn)
+		s.nameIdx[pn] = name
+	}
+	p := v.find(name)
+	if p == nil {
+		if len(v.props) >= s.opts.MaxProps {
+			return errStoreFull
+		}
+		p = v.add(name)
+	}
+
+	// Rate: exponentially decaying event rate, r ← r·e^(−Δt/τ) + 1/τ.
+	if v.lastSeen != 0 {
+		dt := float64(arrival-v.lastSeen) / float64(rateTau)
+		v.rate = float32(float64(v.rate)*math.Exp(-max(dt, 0))) + float32(time.Second)/float32(rateTau)
+	} else {
+		v.rate = float32(time.Second) / float32(rateTau)
+	}
+	v.lastSeen = max(v.lastSeen, arrival)
+	v.lagging = source != 0 && arrival-source > int64(s.opts.StaleLag)
+	if !v.dirty {
+		v.dirty = true
+		s.dirty = append(s.dirty, v)
+	}
+
+	if source != 0 && p.source != 0 && source < p.source {
+		return nil // older than what we show
+	}
+	p.source, p.arrival = source, arrival
+	if m.Failure != nil {
+		p.failed = true
+		v.put(p, m.Failure.Reason, m.Failure.Description)
+		return nil
+	}
+	p.failed = false
+	v.putBytes(p, m.Data)
+	if f, ok := numberOf(m.Data); ok {
+		if p.hist == nil {
+			p.hist = new([HistoryLen]float32)
+		}
+		p.hist[p.hpos] = float32(f)
+		p.hpos = (p.hpos + 1) % HistoryLen
+		if p.hlen < HistoryLen {
+			p.hlen++
+		}
+	}
+	return nil
+}
+
+func (v *vehicle) find(name uint16) *prop {
+	for i := range v.props {
+		if v.props[i].name == name {
+			return &v.props[i]
+		}
+	}
+	return nil
+}
+
+func (v *vehicle) add(name uint16) *prop {
+	if len(v.props) == cap(v.props) {
+		// Grow by a quarter, not double: most vehicles settle at a few
+		// dozen properties and doubling would waste a third of that.
+		grown := make([]prop, len(v.props), len(v.props)+len(v.props)/4+2)
+		copy(grown, v.props)
+		v.props = grown
+	}
+	v.props = append(v.props, prop{name: name})
+	return &v.props[len(v.props)-1]
+}
+
+func (v *vehicle) putBytes(p *prop, b []byte) {
+	if len(b) > maxStoredValueBytes {
+		b = b[:0] // cannot happen below MaxPayload; keep the slot empty rather than cut JSON
+	}
+	if len(b) <= int(p.c) {
+		copy(v.arena[p.off:], b)
+		p.n = uint16(len(b))
+		return
+	}
+	v.garbage += uint32(p.c)
+	c := min((len(b)+7)&^7, maxStoredValueBytes)
+	if cap(v.arena)-len(v.arena) < c && int(v.garbage) > len(v.arena)/2 {
+		v.compact(c)
+	}
+	p.off = uint32(len(v.arena))
+	v.arena = append(v.arena, b...)
+	for range c - len(b) {
+		v.arena = append(v.arena, 0)
+	}
+	p.n, p.c = uint16(len(b)), uint16(c)
+}
+
+func (v *vehicle) put(p *prop, reason, description string) {
+	n := min(len(reason)+1+len(description), maxStoredValueBytes)
+	buf := make([]byte, 0, n)
+	buf = append(append(append(buf, reason...), 0), description...)
+	v.putBytes(p, buf[:n])
+}
+
+// compact rewrites the arena without the slots that values outgrew, with
+// room for `extra` more bytes.
+func (v *vehicle) compact(extra int) {
+	need := extra
+	for i := range v.props {
+		need += int(v.props[i].c)
+	}
+	arena := make([]byte, 0, need)
+	for i := range v.props {
+		p := &v.props[i]
+		off := len(arena)
+		arena = append(arena, v.arena[p.off:p.off+uint32(p.c)]...)
+		p.off = uint32(off)
+	}
+	v.arena, v.garbage = arena, 0
+}
+
+func (v *vehicle) value(p *prop) []byte { return v.arena[p.off : p.off+uint32(p.n)] }
+
+func (v *vehicle) currentRate(now int64) float64 {
+	dt := float64(now-v.lastSeen) / float64(rateTau)
+	return float64(v.rate) * math.Exp(-max(dt, 0))
+}
+
+// Vehicles returns a summary of every vehicle, sorted by id.
+func (s *Store) Vehicles() []VehicleSummary {
+	now := s.opts.Now().UnixNano()
+	s.mu.RLock()
+	if len(s.pending) > 0 {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		s.mergePending()
+		s.mu.Unlock()
+		s.mu.RLock()
+	}
+	defer s.mu.RUnlock()
+	out := make([]VehicleSummary, len(s.order))
+	for i, v := range s.order {
+		out[i] = VehicleSummary{
+			ID:         v.id,
+			Pseudonym:  v.pseudonym,
+			LastSeen:   time.Unix(0, v.lastSeen),
+			Rate:       v.currentRate(now),
+			Stale:      v.lagging || now-v.lastSeen > int64(s.opts.StaleIdle),
+			Properties: len(v.props),
+		}
+	}
+	return out
+}
+
+// mergePending sorts the vehicles seen since the last call into the order:
+// O(n + k log k) instead of sorting everything again.
+func (s *Store) mergePending() {
+	if len(s.pending) == 0 {
+		return
+	}
+	byID := func(a, b *vehicle) int { return cmp.Compare(a.id, b.id) }
+	slices.SortFunc(s.pending, byID)
+	merged := make([]*vehicle, 0, len(s.order)+len(s.pending))
+	i, j := 0, 0
+	for i < len(s.order) && j < len(s.pending) {
+		if s.order[i].id <= s.pending[j].id {
+			merged = append(merged, s.order[i])
+			i++
+		} else {
+			merged = append(merged, s.pending[j])
+			j++
+		}
+	}
+	merged = append(append(merged, s.order[i:]...), s.pending[j:]...)
+	s.order = merged
+	clear(s.pending)
+	s.pending = s.pending[:0]
+}
+
+// Len returns how many vehicles the store holds.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.vehicles)
+}
+
+// Vehicle returns the properties of one vehicle sorted by capability and
+// property name, or nil when the vehicle is unknown.
+func (s *Store) Vehicle(id string) []Property {
+	now := s.opts.Now().UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v := s.vehicles[id]
+	if v == nil {
+		return nil
+	}
+	out := make([]Property, 0, len(v.props))
+	for i := range v.props {
+		p := &v.props[i]
+		name := s.names[p.name]
+		prop := Property{
+			Capability: name.capability,
+			Name:       name.property,
+			Arrival:    time.Unix(0, p.arrival),
+			Stale:      now-p.arrival > int64(s.opts.StaleIdle) || p.source != 0 && p.arrival-p.source > int64(s.opts.StaleLag),
+		}
+		if p.source != 0 {
+			prop.SourceTime = time.Unix(0, p.source)
+		}
+		raw := v.value(p)
+		if p.failed {
+			reason, desc, _ := strings.Cut(string(raw), "\x00")
+			prop.Failure = &Failure{Reason: reason, Description: desc}
+			prop.Value = "failed: " + reason
+		} else {
+			val := RenderValue(name.capability, name.property, raw)
+			prop.Value, prop.Unit, prop.Numeric, prop.Number = val.Text, val.Unit, val.Numeric, val.Number
+		}
+		if p.hist != nil && p.hlen > 0 {
+			h := make([]float64, p.hlen)
+			start := (int(p.hpos) - int(p.hlen) + HistoryLen) % HistoryLen
+			for k := range h {
+				h[k] = float64(p.hist[(start+k)%HistoryLen])
+			}
+			prop.History = h
+		}
+		out = append(out, prop)
+	}
+	slices.SortFunc(out, func(a, b Property) int {
+		if c := cmp.Compare(a.Capability, b.Capability); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// takeChanged appends the ids of the vehicles changed since the last call.
+func (s *Store) takeChanged(dst []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.dirty {
+		dst = append(dst, v.id)
+		v.dirty = false
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	return dst
+}

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/fleetdeck/fleetdeck/clients/platform"
+	"github.com/fleetdeck/fleetdeck/stream"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// authState is what the status bar knows about one provider's credentials.
+type authState uint8
+
+const (
+	authUnknown authState = iota
+	authOK
+	authInvalid
+)
+
+func (a authState) String() string {
+	switch a {
+	case authOK:
+		return "ok"
+	case authInvalid:
+		return "invalid"
+	}
+	return "…"
+}
+
+// statusBar is the line at the bottom: profile, token, broker, credentials,
+// last error. It reads its sources on the clock tick, never while drawing.
+type statusBar struct {
+	c          *Common
+	profile    string
+	sandbox    bool
+	production bool
+
+	fleet    FleetService
+	tele     TelemetrySource
+	platform PlatformStatus
+	commands bool
+
+	tokenUntil time.Time
+	broker     string
+	brokerOK   bool
+	mrv        platform.AuthState
+	fleetAuth  authState
+	cmdAuth    authState
+
+	lastErr   string
+	lastErrAt time.Time
+}
+
+// refresh samples the providers (called at most once a second).
+func (s *statusBar) refresh() {
+	if s.fleet != nil {
+		s.tokenUntil = s.fleet.TokenValidUntil()
+	}
+	if s.tele != nil {
+		st := s.tele.State()
+		s.setBroker(st.String(), st.Phase == stream.Connected || st.Phase == stream.Replaying)
+	}
+	if s.platform != nil {
+		s.mrv = s.platform.State()
+	}
+}
+
+func (s *statusBar) setBroker(text string, ok bool) {
+	s.broker, s.brokerOK = termsafe.String(text), ok
+}
+
+func (s *statusBar) provider(msg providerMsg) {
+	st := authOK
+	if msg.err != nil {
+		s.lastErr = errorText(msg.err)
+		s.lastErrAt = s.c.Now()
+		st = authUnknown
+		if msg.invalid {
+			st = authInvalid
+		}
+	}
+	switch msg.provider {
+	case "fleet":
+		if st != authUnknown {
+			s.fleetAuth = st
+		}
+	case "commands":
+		if st != authUnknown {
+			s.cmdAuth = st
+		}
+	}
+}
+
+// setError records an error that came from no provider call.
+func (s *statusBar) setError(text string) {
+	s.lastErr = termsafe.String(text)
+	s.lastErrAt = s.c.Now()
+}
+
+func (s *statusBar) View(w int) string {
+	st := s.c.Styles
+	sep := st.Dim.Render(" │ ")
+	var parts []string
+	switch {
+	case s.production:
+		p := st.StatusProd.Render(" PRODUCTION ")
+		if s.profile != "" {
+			p += " " + st.Bold.Render(termsafe.String(s.profile))
+		}
+		parts = append(parts, p)
+	case s.sandbox:
+		parts = append(parts, st.StatusSandbox.Render("SANDBOX"))
+	case s.profile != "":
+		parts = append(parts, st.Bold.Render(termsafe.String(s.profile)))
+	default:
+		parts = append(parts, st.Bold.Render("default"))
+	}
+	now := s.c.Now()
+	if s.fleet != nil {
+		switch {
+		case s.tokenUntil.IsZero():
+			parts = append(parts, st.Dim.Render("token —"))
+		default:
+			left := s.tokenUntil.Sub(now)
+			t := "token " + countdown(left)
+			if left < time.Minute {
+				t = st.Warning.Render(t)
+			}
+			parts = append(parts, t)
+		}
+	}
+	if s.tele != nil {
+		b := "broker " + s.broker
+		if s.brokerOK {
+			b = st.OK.Render(b)
+		} else {
+			b = st.Warning.Render(b)
+		}
+		parts = append(parts, b)
+	}
+	var auth []string
+	if s.fleet != nil {
+		auth = append(auth, "fleet "+s.authText(s.fleetAuth.String()))
+	}
+	if s.commands {
+		auth = append(auth, "cmds "+s.authText(s.cmdAuth.String()))
+	}
+	if s.platform != nil {
+		auth = append(auth, "mrv "+s.authText(mrvText(s.mrv)))
+	}
+	if len(auth) > 0 {
+		parts = append(parts, strings.Join(auth, " · "))
+	}
+	line := strings.Join(parts, sep)
+	if s.lastErr != "" {
+		rest := w - ansi.StringWidth(line) - 3
+		if rest > 8 {
+			e := "✗ " + s.lastErr
+			if !s.lastErrAt.IsZero() {
+				e += " (" + age(now, s.lastErrAt) + ")"
+			}
+			line += sep + st.Error.Render(truncate(e, rest))
+		}
+	}
+	return pad(line, w)
+}
+
+func mrvText(a platform.AuthState) string {
+	if a == platform.AuthUnknown {
+		return "…"
+	}
+	return a.String()
+}
+
+func (s *statusBar) authText(t string) string {
+	st := s.c.Styles
+	switch {
+	case t == "ok":
+		return st.OK.Render(t)
+	case t == "invalid":
+		return st.Error.Render(t)
+	case t == "…":
+		return st.Dim.Render(t)
+	}
+	return st.Warning.Render(t)
+}
