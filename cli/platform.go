@@ -12,7 +12,6 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
-	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
 	"github.com/fleetdeck/fleetdeck/clients/platform"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
@@ -65,7 +64,7 @@ unless --show is given.`,
 				return err
 			}
 			ctx := cmd.Context()
-			hc := httpapi.New(httpapi.Options{Logger: app.Logger().With("client", "platform")})
+			hc := platform.HTTPClient(app.Logger().With("client", "platform"))
 			idToken, err := platform.Login(ctx, hc, cfg.Platform.LoginURL, email, password)
 			if err != nil {
 				return fmt.Errorf("log in as %s: %w", email, err)

@@ -31,16 +31,18 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 	if err != nil {
 		return fmt.Errorf("encode service account: %w", err)
 	}
+	// Secret files end without a newline, so that curl's name@file and
+	// similar tools read exactly the secret.
 	files := []struct {
 		name string
 		data []byte
 	}{
 		{ServiceAccountFile, sa},
-		{FleetClientSecret, []byte(c.fleetClientSecret + "\n")},
-		{CommandsTokenFile, []byte(c.commandsToken + "\n")},
-		{CommandsSecretFile, []byte(c.commandsSecret + "\n")},
-		{PlatformKeyFile, []byte(s.platform.Token() + "\n")},
-		{PlatformPasswordFile, []byte(c.platformPassword + "\n")},
+		{FleetClientSecret, []byte(c.fleetClientSecret)},
+		{CommandsTokenFile, []byte(c.commandsToken)},
+		{CommandsSecretFile, []byte(c.commandsSecret)},
+		{PlatformKeyFile, []byte(s.platform.Token())},
+		{PlatformPasswordFile, []byte(c.platformPassword)},
 	}
 	ca, cert, key := s.broker.Files()
 	host, port, err := net.SplitHostPort(s.broker.Addr())

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
@@ -54,3 +55,45 @@ func (s pipelineSource) Subscribe(ctx context.Context) <-chan stream.Batch { ret
 func (s pipelineSource) Vehicles() []stream.VehicleSummary                 { return s.p.Store().Vehicles() }
 func (s pipelineSource) Vehicle(id string) []stream.Property               { return s.p.Store().Vehicle(id) }
 func (s pipelineSource) State() stream.ConnState                           { return s.p.State() }
+
+// isNil reports a nil interface or one holding a nil pointer (a typed nil
+// passed by a caller that had no client to give).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
+}
+
+func nilFleet(f FleetService) FleetService {
+	if isNil(f) {
+		return nil
+	}
+	return f
+}
+
+func nilCommands(c CommandService) CommandService {
+	if isNil(c) {
+		return nil
+	}
+	return c
+}
+
+func nilTelemetry(t TelemetrySource) TelemetrySource {
+	if isNil(t) {
+		return nil
+	}
+	return t
+}
+
+func nilPlatform(p PlatformStatus) PlatformStatus {
+	if isNil(p) {
+		return nil
+	}
+	return p
+}

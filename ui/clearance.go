@@ -1063,7 +1063,7 @@ func (m *Clearance) rowLine(l clearLayout, vi int) string {
 	}
 	if l.changed > 0 {
 		b.WriteByte(' ')
-		b.WriteString(pad(localTime(r.last), l.changed))
+		b.WriteString(pad(m.c.localTime(r.last), l.changed))
 	}
 	if l.tags > 0 {
 		b.WriteByte(' ')
@@ -1125,7 +1125,7 @@ func (m *Clearance) detailView() string {
 	}
 	for i := len(v.Changelog) - 1; i >= 0; i-- {
 		c := v.Changelog[i]
-		line := "  " + localTime(c.Timestamp) + "  " + st.Badge(string(c.Status), 10)
+		line := "  " + m.c.localTime(c.Timestamp) + "  " + st.Badge(string(c.Status), 10)
 		if c.Reason != "" {
 			reasons := wrapText("reason: "+c.Reason, max(m.w-32, 10), 4)
 			line += " " + reasons[0]

@@ -27,6 +27,23 @@ type Common struct {
 	Now    func() time.Time
 	// ReadOnly hides and refuses every mutating action.
 	ReadOnly bool
+	// Zone is the operator's time zone (nil: time.Local); tests pin it.
+	Zone *time.Location
+}
+
+func (c *Common) zone() *time.Location {
+	if c.Zone == nil {
+		return time.Local
+	}
+	return c.Zone
+}
+
+// localTime renders t in the operator's zone.
+func (c *Common) localTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(c.zone()).Format("2006-01-02 15:04")
 }
 
 // component is one pane of the console: a tea.Model that draws itself into
@@ -227,14 +244,6 @@ func countdown(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
 	}
 	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-}
-
-// localTime renders t in the operator's zone.
-func localTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(time.Local).Format("2006-01-02 15:04")
 }
 
 // abbrev shortens an identifier to its first n characters and an ellipsis.

@@ -88,6 +88,11 @@ type Generator struct {
 	failureRate    float64
 	redeliveryRate float64
 
+	// pubMu orders publishing: a round generated before a command must
+	// not reach the broker after the command's own messages, or a stale
+	// "unlocked" would follow the fresh "locked". Taken before mu.
+	pubMu sync.Mutex
+
 	mu      sync.Mutex
 	rng     *rand.Rand          // message ids and injections
 	states  map[string]*vehicle // by VIN; kept across revocations
@@ -196,7 +201,9 @@ func (g *Generator) Run(ctx context.Context) error {
 			continue
 		}
 		owed -= float64(n)
+		g.pubMu.Lock()
 		g.publish(g.generate(n, g.opts.Now()))
+		g.pubMu.Unlock()
 	}
 }
 
@@ -250,7 +257,8 @@ func (g *Generator) refreshFleet(force bool) {
 }
 
 // generate builds n messages round-robin over the approved vehicles and
-// their properties. The returned slice is reused by the next call.
+// their properties. The returned slice is reused by the next call: callers
+// hold pubMu until they are done with it.
 func (g *Generator) generate(n int, now time.Time) []message {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -333,6 +341,8 @@ func (g *Generator) Apply(vinStr, command string) (detail any, err error) {
 			return nil, fmt.Errorf("apply %s to %s: %w", command, key, ErrUnknownVehicle)
 		}
 	}
+	g.pubMu.Lock()
+	defer g.pubMu.Unlock()
 	now := g.opts.Now()
 
 	g.mu.Lock()

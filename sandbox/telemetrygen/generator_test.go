@@ -840,3 +840,85 @@ func BenchmarkRun50k(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "msg/s")
 }
+
+// A round generated just before a command must not reach the broker after
+// the command's messages: the feed would show the old lock state again.
+func TestCommandIsNotOvertakenByAnOlderRound(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		states   []string // locks_state values in publish order
+		holdNext atomic.Bool
+		held     = make(chan struct{})
+		release  = make(chan struct{})
+	)
+	publish := func(topic string, payload []byte) error {
+		if holdNext.CompareAndSwap(true, false) {
+			// Stall this round mid-publish, after it was generated.
+			close(held)
+			<-release
+		}
+		if strings.HasSuffix(topic, "/doors/get/locks_state") {
+			var m struct {
+				Data map[string]map[string]struct{ Data string }
+			}
+			_ = json.Unmarshal(payload, &m)
+			mu.Lock()
+			states = append(states, m.Data["doors"]["locks_state"].Data)
+			mu.Unlock()
+		}
+		return nil
+	}
+	clock := &fakeClock{t: time.Date(2022, 5, 1, 10, 0, 0, 0, time.UTC)} // still: no phase change touches the locks
+	g := New(Options{AppID: "APP", Rate: 2000, Seed: 5, FailureRate: -1, RedeliveryRate: -1, Now: clock.Now,
+		Fleet: func() []Vehicle { return testFleet[:1] }, Publish: publish})
+	if _, err := g.Apply(testFleet[0].VIN, "unlock_door"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	holdNext.Store(true)
+	waitClosed(t, held)
+	applied := make(chan error)
+	go func() {
+		_, err := g.Apply(testFleet[0].VIN, "lock_door")
+		applied <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // give an unordered Apply time to overtake
+	close(release)
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a few more rounds
+
+	mu.Lock()
+	defer mu.Unlock()
+	locked := false
+	for _, s := range states {
+		if s == "locked" {
+			locked = true
+		} else if locked {
+			t.Fatalf("\"unlocked\" published after the lock_door result: %v", states)
+		}
+	}
+	if !locked {
+		t.Fatalf("lock_door never showed: %v", states)
+	}
+}
+
+func waitClosed(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(3 * time.Second):
+		t.Fatal("timed out")
+	}
+}

@@ -285,19 +285,26 @@ func (v *vehicle) park() {
 }
 
 // immobilise is disable_ignition: the ignition goes off at once and the
-// vehicle stays put until enable_ignition.
+// vehicle stays put until enable_ignition. The locks are left as they are:
+// they have commands of their own.
 func (v *vehicle) immobilise() {
+	locked := v.locked
 	if v.phase == driving {
 		v.park()
 	}
 	v.speed, v.target, v.rpm = 0, 0, 0
 	v.ignition = "off"
 	v.held = true
+	v.locked = locked
 }
 
+// release is enable_ignition: the ignition comes on and the trip the
+// operator allowed begins.
 func (v *vehicle) release() {
+	locked := v.locked
 	v.held = false
 	v.startDriving()
+	v.locked = locked
 }
 
 func (v *vehicle) chargingStatus() string {

@@ -1,0 +1,535 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/fleetdeck/fleetdeck/stream"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// Messages of the Telemetry pane.
+type (
+	// batchMsg is one coalesced batch from the feed (ok false: feed closed).
+	batchMsg struct {
+		b  stream.Batch
+		ok bool
+	}
+	// brokerMsg tells the status bar the broker's state.
+	brokerMsg struct {
+		text string
+		ok   bool
+	}
+)
+
+// Telemetry is the live view of the MQTT feed: vehicles seen, and the
+// selected one's properties. It redraws from batches (at most ~10 a second)
+// and only ever draws the rows that fit.
+type Telemetry struct {
+	c    *Common
+	src  TelemetrySource
+	w, h int
+
+	ch         <-chan stream.Batch
+	subscribed bool
+	closed     bool
+
+	vehicles   []stream.VehicleSummary
+	view       []int
+	vwin       window
+	selID      string
+	props      []stream.Property
+	pwin       window
+	focusProps bool
+
+	filter    textinput.Model
+	filtering bool
+	paused    bool
+
+	state     stream.ConnState
+	stats     stream.Stats
+	prevStats stream.Stats
+	prevAt    time.Time
+	rate      float64
+	batches   uint64
+}
+
+func newTelemetry(c *Common, src TelemetrySource) *Telemetry {
+	ti := textinput.New()
+	ti.Prompt = "/ "
+	ti.Placeholder = "VIN or pseudonym"
+	ti.CharLimit = 64
+	styleInput(&ti, c.Styles)
+	return &Telemetry{c: c, src: src, filter: ti}
+}
+
+func (m *Telemetry) Init() tea.Cmd {
+	if m.src == nil || m.subscribed {
+		return nil
+	}
+	m.subscribed = true
+	m.ch = m.src.Subscribe(m.c.Ctx)
+	m.state = m.src.State()
+	m.reload()
+	return m.next()
+}
+
+// next waits for the feed's next batch on Bubble Tea's command goroutine;
+// it is issued again after each batch, so at most one waits at a time.
+func (m *Telemetry) next() tea.Cmd {
+	ch := m.ch
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		b, ok := <-ch
+		return envelope{pane: paneTelemetry, seq: b.Seq, msg: batchMsg{b: b, ok: ok}}
+	}
+}
+
+func (m *Telemetry) SetSize(w, h int) {
+	m.w, m.h = w, h
+	vr, pr := m.rows()
+	m.vwin.setHeight(vr)
+	m.pwin.setHeight(pr)
+	m.filter.Width = max(w-4, 1)
+}
+
+// rows splits the pane between the vehicle list and the properties.
+func (m *Telemetry) rows() (int, int) {
+	avail := max(m.h-4, 2) // state line, two headers, selected vehicle line
+	v := clamp(avail*2/5, 1, avail-1)
+	return v, max(avail-v, 1)
+}
+
+func (m *Telemetry) Capturing() bool { return m.filtering }
+
+func (m *Telemetry) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case envelope:
+		if b, ok := msg.msg.(batchMsg); ok {
+			return m, m.batch(b)
+		}
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	case tea.MouseMsg:
+		m.mouse(msg)
+	}
+	return m, nil
+}
+
+func (m *Telemetry) batch(bm batchMsg) tea.Cmd {
+	if !bm.ok {
+		m.closed = true
+		m.ch = nil
+		return func() tea.Msg { return brokerMsg{text: "feed closed", ok: false} }
+	}
+	b := bm.b
+	m.batches++
+	prevState := m.state
+	m.state, m.stats = b.State, b.Stats
+	if !m.prevAt.IsZero() && b.At.After(m.prevAt) {
+		d := b.At.Sub(m.prevAt).Seconds()
+		inst := float64(m.stats.Received-min(m.prevStats.Received, m.stats.Received)) / d
+		m.rate = 0.7*m.rate + 0.3*inst // smoothed: batches are irregular
+	}
+	m.prevStats, m.prevAt = m.stats, b.At
+	if !m.paused && (b.Full || len(b.Changed) > 0) {
+		m.reload()
+	}
+	cmds := []tea.Cmd{m.next()}
+	if prevState.String() != m.state.String() || m.batches == 1 {
+		text, ok := m.state.String(), m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying
+		cmds = append(cmds, func() tea.Msg { return brokerMsg{text: text, ok: ok} })
+	}
+	return tea.Batch(cmds...)
+}
+
+// reload reads the vehicle list and the selected vehicle's properties.
+func (m *Telemetry) reload() {
+	if m.src == nil {
+		return
+	}
+	m.vehicles = m.src.Vehicles()
+	m.refilter()
+	m.loadProps()
+}
+
+func (m *Telemetry) refilter() {
+	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	m.view = m.view[:0]
+	for i := range m.vehicles {
+		if q == "" || strings.Contains(strings.ToLower(m.vehicles[i].ID), q) {
+			m.view = append(m.view, i)
+		}
+	}
+	m.vwin.setCount(len(m.view))
+	if m.selID != "" {
+		for vi, i := range m.view {
+			if m.vehicles[i].ID == m.selID {
+				m.vwin.set(vi)
+				break
+			}
+		}
+	}
+}
+
+func (m *Telemetry) loadProps() {
+	id := ""
+	if m.vwin.cursor >= 0 && m.vwin.cursor < len(m.view) {
+		id = m.vehicles[m.view[m.vwin.cursor]].ID
+	}
+	if id != m.selID {
+		m.pwin = window{height: m.pwin.height}
+	}
+	m.selID = id
+	m.props = nil
+	if id != "" && m.src != nil {
+		m.props = m.src.Vehicle(id)
+	}
+	m.pwin.setCount(len(m.props))
+}
+
+func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	if m.filtering {
+		switch msg.Type {
+		case tea.KeyEnter:
+			m.filtering = false
+			m.filter.Blur()
+		case tea.KeyEsc:
+			m.filtering = false
+			m.filter.Blur()
+			m.filter.SetValue("")
+			m.refilter()
+			m.loadProps()
+		default:
+			var cmd tea.Cmd
+			m.filter, cmd = m.filter.Update(msg)
+			m.refilter()
+			m.loadProps()
+			return cmd
+		}
+		return nil
+	}
+	if m.src == nil {
+		return nil
+	}
+	lst := &m.vwin
+	if m.focusProps {
+		lst = &m.pwin
+	}
+	before := m.vwin.cursor
+	switch {
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		if !m.paused {
+			m.reload()
+		}
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.focusProps = false
+		return m.filter.Focus()
+	case key.Matches(msg, k.Right), key.Matches(msg, k.Open):
+		m.focusProps = true
+	case key.Matches(msg, k.Left):
+		m.focusProps = false
+	case key.Matches(msg, k.Back):
+		if m.focusProps {
+			m.focusProps = false
+		} else if m.filter.Value() != "" {
+			m.filter.SetValue("")
+			m.refilter()
+		}
+	case key.Matches(msg, k.Up):
+		lst.move(-1)
+	case key.Matches(msg, k.Down):
+		lst.move(1)
+	case key.Matches(msg, k.PageUp):
+		lst.page(-1)
+	case key.Matches(msg, k.PageDown):
+		lst.page(1)
+	case key.Matches(msg, k.Top):
+		lst.top()
+	case key.Matches(msg, k.Bottom):
+		lst.bottom()
+	}
+	if m.vwin.cursor != before {
+		m.loadProps()
+	}
+	return nil
+}
+
+func (m *Telemetry) mouse(msg tea.MouseMsg) {
+	if m.src == nil || m.filtering {
+		return
+	}
+	vr, _ := m.rows()
+	inProps := msg.Y >= 2+vr+2
+	lst := &m.vwin
+	if inProps {
+		lst = &m.pwin
+	}
+	before := m.vwin.cursor
+	switch {
+	case msg.Button == tea.MouseButtonWheelUp:
+		lst.scroll(-3)
+	case msg.Button == tea.MouseButtonWheelDown:
+		lst.scroll(3)
+	case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
+		if inProps {
+			m.pwin.click(msg.Y - (2 + vr + 2))
+			m.focusProps = true
+		} else if m.vwin.click(msg.Y - 2) {
+			m.focusProps = false
+		}
+	}
+	if m.vwin.cursor != before {
+		m.loadProps()
+	}
+}
+
+// --- view ------------------------------------------------------------------
+
+func (m *Telemetry) View() string {
+	if m.w <= 0 || m.h <= 0 {
+		return ""
+	}
+	st := m.c.Styles
+	if m.src == nil {
+		return fit(st.Dim.Render("Telemetry disabled: no [telemetry] section in config"), m.w, m.h)
+	}
+	now := m.c.Now()
+	vr, _ := m.rows()
+	var b strings.Builder
+	b.Grow((m.w + 40) * m.h)
+	b.WriteString(m.stateLine())
+	b.WriteByte('\n')
+
+	idW, kindW, seenW, rateW := 19, 9, 9, 7
+	b.WriteString(st.Header.Render(pad("  "+pad("VEHICLE", idW)+" "+pad("KIND", kindW)+" "+pad("LAST SEEN", seenW)+" "+padLeft("MSG/S", rateW), m.w)))
+	start, end := m.vwin.visible()
+	for vi := start; vi < end; vi++ {
+		v := &m.vehicles[m.view[vi]]
+		sel := vi == m.vwin.cursor
+		marker := "  "
+		if sel {
+			marker = "▸ "
+		}
+		id, kind := vehicleLabel(v)
+		line := marker + pad(id, idW) + " " + pad(kind, kindW) + " " + pad(age(now, v.LastSeen), seenW) + " " + padLeft(fmt.Sprintf("%.1f", v.Rate), rateW)
+		switch {
+		case sel && !m.focusProps:
+			line = st.Selected.Render(pad(line, m.w))
+		case v.Stale:
+			line = st.Dim.Render(line)
+		}
+		b.WriteByte('\n')
+		b.WriteString(line)
+	}
+	shown := end - start
+	if len(m.view) == 0 {
+		b.WriteByte('\n')
+		if len(m.vehicles) == 0 {
+			b.WriteString(st.Dim.Render("  no vehicles on the feed yet"))
+		} else {
+			b.WriteString(st.Dim.Render("  nothing matches the filter"))
+		}
+		shown = 1
+	}
+	for i := shown; i < vr; i++ {
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.selectedLine())
+	b.WriteByte('\n')
+	b.WriteString(m.propsView(now))
+	return fit(b.String(), m.w, m.h)
+}
+
+// vehicleLabel: a VIN as it is; a pseudonym marked and shortened so nobody
+// mistakes it for a VIN.
+func vehicleLabel(v *stream.VehicleSummary) (string, string) {
+	id := termsafe.String(v.ID)
+	if v.Pseudonym {
+		return "⧉ " + abbrev(id, 8), "pseudonym"
+	}
+	return id, "VIN"
+}
+
+func (m *Telemetry) stateLine() string {
+	st := m.c.Styles
+	var parts []string
+	state := termsafe.String(m.state.String())
+	switch {
+	case m.closed:
+		parts = append(parts, st.Error.Render("● feed closed"))
+	case m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying:
+		parts = append(parts, st.OK.Render("● "+state))
+	case m.state.Phase == stream.Failed:
+		parts = append(parts, st.Error.Render("● "+state))
+	default:
+		parts = append(parts, st.Warning.Render("● "+state))
+	}
+	parts = append(parts, fmt.Sprintf("%.0f msg/s", m.rate), fmt.Sprintf("%d vehicles", len(m.vehicles)))
+	counters := fmt.Sprintf("dropped %d · malformed %d", m.stats.Dropped, m.stats.Malformed)
+	if m.stats.Dropped > 0 || m.stats.Malformed > 0 {
+		counters = st.Warning.Render(counters)
+	} else {
+		counters = st.Dim.Render(counters)
+	}
+	parts = append(parts, counters)
+	line := strings.Join(parts, " · ")
+	if m.paused {
+		line = st.Notice.Render("PAUSED") + " " + line
+	}
+	if m.filtering {
+		return m.filter.View()
+	}
+	if q := m.filter.Value(); q != "" {
+		line += st.Dim.Render(fmt.Sprintf(" · filter %q: %d", q, len(m.view)))
+	}
+	return line
+}
+
+func (m *Telemetry) selectedLine() string {
+	st := m.c.Styles
+	if m.selID == "" {
+		return st.Dim.Render(strings.Repeat("─", m.w))
+	}
+	var v *stream.VehicleSummary
+	if m.vwin.cursor >= 0 && m.vwin.cursor < len(m.view) {
+		v = &m.vehicles[m.view[m.vwin.cursor]]
+	}
+	title := "─ " + termsafe.String(m.selID)
+	if v != nil && v.Pseudonym {
+		title = "─ ⧉ " + termsafe.String(m.selID) + " (pseudonym)"
+	}
+	title += fmt.Sprintf(" · %d properties ", len(m.props))
+	if m.focusProps {
+		return st.PaneTitleFocused.Render(pad(title+strings.Repeat("─", m.w), m.w))
+	}
+	return st.Header.Render(pad(title+strings.Repeat("─", m.w), m.w))
+}
+
+func (m *Telemetry) propsView(now time.Time) string {
+	st := m.c.Styles
+	nameW := clamp(m.w*36/100, 12, 34)
+	valW := clamp(m.w*24/100, 8, 22)
+	timeW, ageW := 8, 8
+	sparkW := max(m.w-2-nameW-valW-timeW-ageW-4, 0)
+	sparkW = min(sparkW, 24)
+	if sparkW < 4 {
+		sparkW = 0
+	}
+	var b strings.Builder
+	head := "  " + pad("PROPERTY", nameW) + " " + pad("VALUE", valW) + " " + pad("SOURCE", timeW) + " " + pad("AGE", ageW)
+	if sparkW > 0 {
+		head += " " + pad("TREND", sparkW)
+	}
+	b.WriteString(st.Header.Render(pad(head, m.w)))
+	start, end := m.pwin.visible()
+	for pi := start; pi < end; pi++ {
+		p := &m.props[pi]
+		sel := m.focusProps && pi == m.pwin.cursor
+		marker := "  "
+		if sel {
+			marker = "▸ "
+		}
+		name := termsafe.String(p.Capability) + "." + termsafe.String(p.Name)
+		var line string
+		if p.Failure != nil {
+			reason := "⚠ " + termsafe.String(p.Failure.Reason)
+			if d := termsafe.String(p.Failure.Description); d != "" {
+				reason += ": " + d
+			}
+			line = marker + pad(name, nameW) + " " + st.Error.Render(truncate(reason, max(m.w-nameW-3, 1)))
+		} else {
+			val := termsafe.String(p.Value)
+			if u := termsafe.String(p.Unit); u != "" {
+				val += " " + u
+			}
+			src := "—"
+			srcAge := "—"
+			if !p.SourceTime.IsZero() {
+				src = p.SourceTime.In(m.c.zone()).Format("15:04:05")
+				srcAge = age(now, p.SourceTime)
+			}
+			line = marker + pad(name, nameW) + " " + pad(val, valW) + " " + pad(src, timeW) + " " + pad(srcAge, ageW)
+			if sparkW > 0 && p.Numeric && len(p.History) > 1 {
+				line += " " + sparkline(p.History, sparkW)
+			}
+			if p.Stale {
+				line = st.Dim.Render(line)
+			}
+		}
+		if sel {
+			line = st.Selected.Render(pad(ansi.Strip(line), m.w))
+		}
+		b.WriteByte('\n')
+		b.WriteString(line)
+	}
+	if len(m.props) == 0 && m.selID != "" {
+		b.WriteString("\n" + st.Dim.Render("  no properties yet"))
+	}
+	return b.String()
+}
+
+var sparkLevels = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws the last w samples of h, scaled between their min and max.
+func sparkline(h []float64, w int) string {
+	if len(h) > w {
+		h = h[len(h)-w:]
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range h {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	out := make([]rune, 0, len(h))
+	for _, v := range h {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			out = append(out, ' ')
+		case hi <= lo:
+			out = append(out, sparkLevels[3])
+		default:
+			i := int((v - lo) / (hi - lo) * float64(len(sparkLevels)-1))
+			out = append(out, sparkLevels[clamp(i, 0, len(sparkLevels)-1)])
+		}
+	}
+	return string(out)
+}
+
+// --- help ------------------------------------------------------------------
+
+func (m *Telemetry) ShortHelp() []key.Binding {
+	k := m.c.Keys
+	if m.filtering {
+		return []key.Binding{withHelp(k.Open, "keep filter"), withHelp(k.Back, "clear")}
+	}
+	pause := k.Pause
+	if m.paused {
+		pause = withHelp(k.Pause, "resume view")
+	}
+	return []key.Binding{k.Up, k.Down, withHelp(k.Right, "properties"), pause, k.Filter}
+}
+
+func (m *Telemetry) FullHelp() [][]key.Binding {
+	k := m.c.Keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{withHelp(k.Right, "properties"), withHelp(k.Left, "vehicles"), k.Back},
+		{k.Pause, k.Filter},
+	}
+}
