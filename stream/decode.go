@@ -92,21 +92,41 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 	if !ok {
 		return malformed("topic does not match [/]live|sandbox/level13/{app_id}/{vehicle}/{capability}/get/{property}")
 	}
+	capWire, propWire := t.capability, t.property
+	prop := canonicalName(capWire, propWire)
+
+	// One pass over the payload: the data object is descended into rather
+	// than scanned whole and then searched again.
 	it, ok := iterObject(payload)
 	if !ok {
 		return malformed("payload is not a JSON object")
 	}
-	var id, vinRaw, data, topFailure []byte
-	var idEsc, vinEsc, hasVIN bool
+	var id, vinRaw, topFailure []byte
+	var idEsc, vinEsc, hasVIN, hasData bool
+	var pv propValue
 	for {
-		k, kesc, v, more := it.next()
+		k, kesc, more := it.nextKey()
 		if !more {
 			break
 		}
+		key := string(k)
 		if kesc {
+			key = ""
+		}
+		if key == "data" && it.peek() == '{' {
+			c := it.child()
+			walkData(&c, capWire, propWire, prop, &pv)
+			if !it.resume(&c) {
+				return malformed("payload is not valid JSON")
+			}
+			hasData = true
 			continue
 		}
-		switch string(k) {
+		v, ok := it.value()
+		if !ok {
+			break
+		}
+		switch key {
 		case "message_id":
 			if v[0] != '"' {
 				return malformed("message_id is not a string")
@@ -118,7 +138,7 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 			}
 			vinRaw, vinEsc, hasVIN = v[1:len(v)-1], bytes.IndexByte(v, '\\') >= 0, true
 		case "data":
-			data = v
+			return malformed("data is not an object")
 		case "failure":
 			topFailure = v
 		}
@@ -130,8 +150,6 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 		return malformed("vin in the payload differs from the topic")
 	}
 
-	capWire, propWire := t.capability, t.property
-	prop := canonicalName(capWire, propWire)
 	*m = Message{
 		Topic:      topicName,
 		Vehicle:    termsafe.String(t.vehicle),
@@ -141,8 +159,11 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 	m.Pseudonym = d.isPseudonym(m.Vehicle)
 
 	switch {
-	case data != nil:
-		if err := d.property(data, capWire, propWire, prop, m); err != nil {
+	case hasData:
+		if !pv.found {
+			return malformed("data has no object for the topic's capability and property")
+		}
+		if err := d.property(&pv, m); err != nil {
 			return err
 		}
 	case topFailure != nil:
@@ -153,7 +174,7 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 		return malformed("neither data nor failure")
 	}
 
-	if id != nil {
+	if len(id) > 0 { // an empty id identifies nothing: no dedup for it
 		m.hash = maphash.Bytes(d.seed, id)
 		if !idEsc && printableASCII(id) {
 			m.MessageID = id
@@ -169,52 +190,82 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 	return nil
 }
 
-// property reads data.{capability}.{property}: {"data": v, "timestamp"} or
-// {"failure": {...}, "timestamp"?}.
-func (d *decoder) property(data []byte, capWire, propWire, prop string, m *Message) error {
-	c, ok := field(data, capWire)
-	if !ok {
-		return malformed("data has no object for the topic's capability")
-	}
-	p, ok := field(c, propWire)
-	if !ok && prop != propWire {
-		p, ok = field(c, prop)
-	}
-	if !ok {
-		return malformed("data has no object for the topic's property")
-	}
-	it, ok := iterObject(p)
-	if !ok {
-		return malformed("property is not an object")
-	}
-	var value, failure, ts []byte
+// propValue holds the spans found in data.{capability}.{property}.
+type propValue struct {
+	found                 bool
+	value, failure, stamp []byte
+}
+
+// walkData looks for {capability: {property: {...}}} in the data object,
+// validating everything it steps over.
+func walkData(c *objectIter, capWire, propWire, prop string, pv *propValue) {
 	for {
-		k, kesc, v, more := it.next()
+		k, kesc, more := c.nextKey()
 		if !more {
-			break
+			return
 		}
-		if kesc {
+		if !kesc && string(k) == capWire && c.peek() == '{' {
+			cc := c.child()
+			walkCapability(&cc, propWire, prop, pv)
+			if !c.resume(&cc) {
+				return
+			}
 			continue
 		}
-		switch string(k) {
-		case "data":
-			value = v
-		case "failure":
-			failure = v
-		case "timestamp":
-			ts = v
+		if _, ok := c.value(); !ok {
+			return
 		}
 	}
-	if it.bad {
-		return malformed("property is not valid JSON")
+}
+
+func walkCapability(c *objectIter, propWire, prop string, pv *propValue) {
+	for {
+		k, kesc, more := c.nextKey()
+		if !more {
+			return
+		}
+		if !kesc && (string(k) == propWire || string(k) == prop) && c.peek() == '{' {
+			pc := c.child()
+			*pv = propValue{found: true}
+			for {
+				k, kesc, v, more := pc.next()
+				if !more {
+					break
+				}
+				if kesc {
+					continue
+				}
+				switch string(k) {
+				case "data":
+					pv.value = v
+				case "failure":
+					pv.failure = v
+				case "timestamp":
+					pv.stamp = v
+				}
+			}
+			if !c.resume(&pc) {
+				return
+			}
+			continue
+		}
+		if _, ok := c.value(); !ok {
+			return
+		}
 	}
-	if ts != nil && ts[0] == '"' {
+}
+
+// property reads what walkData found: {"data": v, "timestamp"} or
+// {"failure": {...}, "timestamp"?}.
+func (d *decoder) property(pv *propValue, m *Message) error {
+	if ts := pv.stamp; ts != nil && ts[0] == '"' {
 		if n, ok := parseTimestamp(ts[1 : len(ts)-1]); ok {
 			m.Timestamp = time.Unix(0, n)
 		}
 	}
 	switch {
-	case value != nil:
+	case pv.value != nil:
+		value := pv.value
 		if printableASCII(value) && bytes.IndexByte(value, '\\') < 0 {
 			m.Data = value
 			return nil
@@ -226,8 +277,8 @@ func (d *decoder) property(data []byte, capWire, propWire, prop string, m *Messa
 		d.dataBuf = clean
 		m.Data = clean
 		return nil
-	case failure != nil:
-		return d.readFailure(failure, m)
+	case pv.failure != nil:
+		return d.readFailure(pv.failure, m)
 	}
 	return malformed("property has neither data nor failure")
 }

@@ -179,7 +179,7 @@ func TestDecodeSanitizes(t *testing.T) {
 	}
 	for i, h := range hostile {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			js, _ := json.Marshal(h) // escapes controls as \u00XX, keeps C1 as UTF-8
+			js, _ := json.Marshal(h)                           // escapes controls as \u00XX, keeps C1 as UTF-8
 			vehicle := "veh" + strings.ReplaceAll(h, "/", "_") // a topic segment cannot hold a slash
 			payload := `{"message_id":` + string(js) + `,"data":{"doors":{"locks_state":{"data":{"value":` + string(js) + `,"list":[` + string(js) + `],` + string(js) + `:1},"timestamp":"2024-01-02T03:04:05Z"}}}}`
 			var m Message

@@ -26,6 +26,10 @@ func scanString(b []byte, i int) (end int, escaped bool, ok bool) {
 	i++
 	for i < len(b) {
 		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			return i + 1, escaped, true
@@ -197,46 +201,99 @@ func iterObject(b []byte) (objectIter, bool) {
 // next returns the next member; more is false at the end of the object or
 // at the first grammar error (then it.bad is set).
 func (it *objectIter) next() (key []byte, keyEscaped bool, val []byte, more bool) {
-	if it.done || it.bad {
+	key, keyEscaped, more = it.nextKey()
+	if !more {
 		return nil, false, nil, false
+	}
+	val, more = it.value()
+	return key, keyEscaped, val, more
+}
+
+// nextKey reads the next member's key and leaves the iterator at the start
+// of its value, which the caller must consume with value, or by scanning it
+// itself (descending into it) and calling resume.
+func (it *objectIter) nextKey() (key []byte, keyEscaped bool, more bool) {
+	if it.done || it.bad {
+		return nil, false, false
 	}
 	b := it.b
 	i := skipSpace(b, it.i)
 	if i >= len(b) {
-		return it.fail(i)
+		it.fail(i)
+		return nil, false, false
 	}
 	if b[i] == '}' {
 		it.i, it.done = i+1, true
-		return nil, false, nil, false
+		return nil, false, false
 	}
 	if it.n > 0 {
 		if b[i] != ',' {
-			return it.fail(i)
+			it.fail(i)
+			return nil, false, false
 		}
 		i = skipSpace(b, i+1)
 	}
 	kend, kesc, ok := scanString(b, i)
 	if !ok {
-		return it.fail(i)
+		it.fail(i)
+		return nil, false, false
 	}
 	key = b[i+1 : kend-1]
 	i = skipSpace(b, kend)
 	if i >= len(b) || b[i] != ':' {
-		return it.fail(i)
+		it.fail(i)
+		return nil, false, false
 	}
-	i = skipSpace(b, i+1)
-	vend, ok := scanValue(b, i, it.depth)
-	if !ok {
-		return it.fail(i)
-	}
-	it.i = vend
+	it.i = skipSpace(b, i+1)
 	it.n++
-	return key, kesc, b[i:vend], true
+	return key, kesc, true
 }
 
-func (it *objectIter) fail(i int) ([]byte, bool, []byte, bool) {
+// value scans the value nextKey stopped at.
+func (it *objectIter) value() ([]byte, bool) {
+	start := it.i
+	end, ok := scanValue(it.b, start, it.depth)
+	if !ok {
+		it.fail(start)
+		return nil, false
+	}
+	it.i = end
+	return it.b[start:end], true
+}
+
+// peek returns the first byte of the value nextKey stopped at.
+func (it *objectIter) peek() byte {
+	if it.i < len(it.b) {
+		return it.b[it.i]
+	}
+	return 0
+}
+
+// child starts an iterator over the object value nextKey stopped at; when
+// it is done, resume(child) continues after it.
+func (it *objectIter) child() objectIter {
+	if it.depth+1 > maxDepth {
+		return objectIter{b: it.b, i: it.i, bad: true}
+	}
+	return objectIter{b: it.b, i: it.i + 1, depth: it.depth + 1}
+}
+
+// resume continues after a child object; ok is false if the child was
+// malformed.
+func (it *objectIter) resume(c *objectIter) bool {
+	for !c.done && !c.bad {
+		c.next()
+	}
+	if c.bad {
+		it.fail(c.i)
+		return false
+	}
+	it.i = c.i
+	return true
+}
+
+func (it *objectIter) fail(i int) {
 	it.i, it.bad = i, true
-	return nil, false, nil, false
 }
 
 // finish reports whether the object closed properly with nothing but white

@@ -25,8 +25,10 @@ type Options struct {
 	// data flows again soon after the broker returns however long it was
 	// away. Default (and ceiling) 1 s.
 	MaxReconnectInterval time.Duration
-	ConnectTimeout       time.Duration // default 10 s
-	KeepAlive            time.Duration // default 30 s
+	// ConnectTimeout bounds one attempt (TCP, TLS, CONNECT/CONNACK): a
+	// broker that accepts and then says nothing must not stall reconnection.
+	ConnectTimeout time.Duration // default 5 s
+	KeepAlive      time.Duration // default 30 s
 }
 
 // DefaultClientID is stable per host and profile, so that a restarted

@@ -107,7 +107,15 @@ func (p *Pipeline) State() ConnState {
 }
 
 func (p *Pipeline) setState(s ConnState) {
+	p.updateState(func(ConnState) ConnState { return s })
+}
+
+// updateState computes the next state from the current one, atomically:
+// paho reports from several goroutines, and a decision taken on a state
+// that changed meanwhile would undo the newer one.
+func (p *Pipeline) updateState(f func(ConnState) ConnState) {
 	p.stateMu.Lock()
+	s := f(p.state)
 	if s.same(p.state) {
 		p.stateMu.Unlock()
 		return
@@ -185,9 +193,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // work is the decode goroutine: decode → dedup → store → OnMessage.
 func (p *Pipeline) work(ctx context.Context, rec *recorder) {
-	dec := newDecoder(p.opts.MQTT.Pseudonymized)
-	dd := newDedup(p.opts.DedupWindow)
-	var m Message
+	w := p.newWorker(rec)
 	for {
 		items, ok := p.inbox.take(ctx)
 		if !ok {
@@ -195,39 +201,60 @@ func (p *Pipeline) work(ctx context.Context, rec *recorder) {
 		}
 		changed := false
 		for i := range items {
-			it := &items[i]
-			if len(it.payload) > MaxPayload {
-				p.oversized.Add(1)
-				continue
-			}
-			if rec != nil {
-				rec.write(it)
-			}
-			if err := dec.decode(it.topic, it.payload, &m); err != nil {
-				p.malformed.Add(1)
-				p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
-				continue
-			}
-			if m.MessageID != nil && dd.seen(m.hash) {
-				p.duplicates.Add(1)
-				continue
-			}
-			m.Arrival = time.Unix(0, it.arrival)
-			if err := p.store.Apply(&m); err != nil {
-				p.overflow.Add(1)
-				continue
-			}
-			p.applied.Add(1)
-			if m.Failure != nil {
-				p.failures.Add(1)
-			}
-			changed = true
-			if p.opts.OnMessage != nil {
-				p.opts.OnMessage(&m)
+			if w.process(&items[i]) {
+				changed = true
 			}
 		}
 		if changed {
 			p.signal()
 		}
 	}
+}
+
+// worker holds what the decode goroutine reuses from message to message.
+type worker struct {
+	p   *Pipeline
+	rec *recorder
+	dec *decoder
+	dd  *dedup
+	m   Message
+}
+
+func (p *Pipeline) newWorker(rec *recorder) *worker {
+	return &worker{p: p, rec: rec, dec: newDecoder(p.opts.MQTT.Pseudonymized), dd: newDedup(p.opts.DedupWindow)}
+}
+
+// process handles one message and reports whether the store changed.
+func (w *worker) process(it *inboxItem) bool {
+	p := w.p
+	if len(it.payload) > MaxPayload {
+		p.oversized.Add(1)
+		return false
+	}
+	if w.rec != nil {
+		w.rec.write(it)
+	}
+	m := &w.m
+	if err := w.dec.decode(it.topic, it.payload, m); err != nil {
+		p.malformed.Add(1)
+		p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
+		return false
+	}
+	if m.MessageID != nil && w.dd.seen(m.hash) {
+		p.duplicates.Add(1)
+		return false
+	}
+	m.Arrival = time.Unix(0, it.arrival)
+	if err := p.store.Apply(m); err != nil {
+		p.overflow.Add(1)
+		return false
+	}
+	p.applied.Add(1)
+	if m.Failure != nil {
+		p.failures.Add(1)
+	}
+	if p.opts.OnMessage != nil {
+		p.opts.OnMessage(m)
+	}
+	return true
 }

@@ -73,7 +73,7 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 	}
 	connectTimeout := o.ConnectTimeout
 	if connectTimeout <= 0 {
-		connectTimeout = 10 * time.Second
+		connectTimeout = 5 * time.Second
 	}
 	keepAlive := o.KeepAlive
 	if keepAlive <= 0 {
@@ -135,8 +135,9 @@ func (o Options) tlsConfig(serverName string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// subscribe runs on every (re)connection. The state turns Connected only
-// once the broker has granted the subscription.
+// subscribe runs on every (re)connection. The state turns Connected once
+// the broker has granted the subscription (a persistent session may deliver
+// queued messages a moment earlier); a refusal turns it to Failed.
 func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topic string, qos byte, h mqtt.MessageHandler) {
 	tok := c.Subscribe(topic, qos, h)
 	t := time.NewTimer(subscribeTimeout)
@@ -168,11 +169,14 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topic string, q
 			}
 		}
 	}
-	if !c.IsConnectionOpen() {
-		return // lost again meanwhile; the notifications say so
-	}
 	p.log.Info("telemetry connected", "topic", topic)
-	p.setState(ConnState{Phase: Connected})
+	// Connected once subscribed: with a fresh session nothing flows before.
+	p.updateState(func(s ConnState) ConnState {
+		if !c.IsConnectionOpen() {
+			return s // lost again meanwhile; the notifications say so
+		}
+		return ConnState{Phase: Connected}
+	})
 }
 
 // onConnection turns paho's notifications into the state. Lost arrives on
@@ -201,15 +205,15 @@ func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
 			return s
 		})
 	case mqtt.ConnectionNotificationLost:
-		if c.IsConnectionOpen() {
-			return
-		}
 		reason := "connection lost"
 		if n.Reason != nil {
 			reason = termsafe.String("connection lost: " + n.Reason.Error())
 		}
 		p.log.Info("telemetry connection lost", "err", n.Reason)
 		p.updateState(func(s ConnState) ConnState {
+			if c.IsConnectionOpen() {
+				return s // already back: this notification is late
+			}
 			if s.Phase == Reconnecting {
 				s.Reason = reason
 				return s
@@ -217,15 +221,6 @@ func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
 			return ConnState{Phase: Reconnecting, Reason: reason}
 		})
 	}
-}
-
-func (p *Pipeline) updateState(f func(ConnState) ConnState) {
-	p.stateMu.Lock()
-	next := f(p.state)
-	p.stateMu.Unlock()
-	// A concurrent change between the two locks is harmless: both come from
-	// paho callbacks that describe the same connection.
-	p.setState(next)
 }
 
 // permanent reports errors that retrying will not fix: the broker refusing

@@ -86,9 +86,9 @@ type vehicle struct {
 	id        string
 	pseudonym bool
 	dirty     bool
-	lagging   bool // the last message's source time was StaleLag behind
 	rate      float32
 	lastSeen  int64 // unix ns
+	newest    int64 // newest source timestamp seen (unix ns), 0 = none
 	garbage   uint32
 	props     []prop
 	arena     []byte // values (raw JSON) or failures ("reason\x00description")
@@ -182,7 +182,7 @@ func (s *Store) apply(m *Message) error {
 		v.rate = float32(time.Second) / float32(rateTau)
 	}
 	v.lastSeen = max(v.lastSeen, arrival)
-	v.lagging = source != 0 && arrival-source > int64(s.opts.StaleLag)
+	v.newest = max(v.newest, source)
 	if !v.dirty {
 		v.dirty = true
 		s.dirty = append(s.dirty, v)
@@ -247,6 +247,12 @@ func (v *vehicle) putBytes(p *prop, b []byte) {
 	if cap(v.arena)-len(v.arena) < c && int(v.garbage) > len(v.arena)/2 {
 		v.compact(c)
 	}
+	if cap(v.arena)-len(v.arena) < c {
+		// Grow by a quarter (append would double): values rarely grow.
+		grown := make([]byte, len(v.arena), len(v.arena)+c+len(v.arena)/4)
+		copy(grown, v.arena)
+		v.arena = grown
+	}
 	p.off = uint32(len(v.arena))
 	v.arena = append(v.arena, b...)
 	for range c - len(b) {
@@ -305,11 +311,17 @@ func (s *Store) Vehicles() []VehicleSummary {
 			Pseudonym:  v.pseudonym,
 			LastSeen:   time.Unix(0, v.lastSeen),
 			Rate:       v.currentRate(now),
-			Stale:      v.lagging || now-v.lastSeen > int64(s.opts.StaleIdle),
+			Stale:      s.vehicleStale(v, now),
 			Properties: len(v.props),
 		}
 	}
 	return out
+}
+
+// vehicleStale: nothing arrived for StaleIdle, or even the newest value it
+// sent is StaleLag older than its arrival (the vehicle is catching up).
+func (s *Store) vehicleStale(v *vehicle, now int64) bool {
+	return now-v.lastSeen > int64(s.opts.StaleIdle) || v.newest != 0 && v.lastSeen-v.newest > int64(s.opts.StaleLag)
 }
 
 // mergePending sorts the vehicles seen since the last call into the order:

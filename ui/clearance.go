@@ -157,15 +157,13 @@ func (m *Clearance) list() tea.Cmd {
 func (m *Clearance) schedulePoll() tea.Cmd {
 	m.pollGen++
 	gen := m.pollGen
-	return tea.Tick(m.poll, func(time.Time) tea.Msg {
-		return envelope{pane: paneClearance, msg: pollTick{gen: gen}}
-	})
+	return m.c.after(m.poll, envelope{pane: paneClearance, msg: pollTick{gen: gen}})
 }
 
 func (m *Clearance) SetSize(w, h int) {
 	m.w, m.h = w, h
 	m.win.setHeight(m.tableRows())
-	m.filter.Width = max(w-4, 1)
+	m.filter.Width = max(w-20, 1)
 	if m.form != nil {
 		m.form.WithWidth(max(w-1, 10))
 	}
@@ -175,8 +173,10 @@ func (m *Clearance) SetSize(w, h int) {
 // the column header and the notice line.
 func (m *Clearance) tableRows() int { return max(m.h-3, 1) }
 
+// Capturing: besides text input, the dialog and a result take the next key
+// whole ("any other key aborts" must not quit the console on q).
 func (m *Clearance) Capturing() bool {
-	return m.filtering || m.mode == clrForm || m.mode == clrConfirm
+	return m.filtering || m.mode == clrForm || m.mode == clrConfirm || m.mode == clrResult
 }
 
 // Approved returns the approved vehicles of the latest list and a version
@@ -297,7 +297,7 @@ func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) {
 	approved := make([]fleet.Vehicle, 0, len(vs))
 	for i, v := range vs {
 		// The client sanitizes; a FleetService from elsewhere might not.
-		v.VIN, v.Brand, v.Status = termsafe.String(v.VIN), termsafe.String(v.Brand), fleet.Status(termsafe.String(string(v.Status)))
+		v = safeVehicle(v)
 		rows[i] = clearRow{v: v, last: v.LastChange(), tags: tagText(v.Tags)}
 		rows[i].lower = strings.ToLower(v.VIN + "\x00" + v.Brand + "\x00" + string(v.Status))
 		if old, ok := prev[v.VIN]; m.loaded && (!ok || old != v.Status) {
@@ -327,6 +327,29 @@ func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) {
 	}
 	m.sortRows()
 	m.refilter(selected)
+}
+
+// safeVehicle sanitizes every string of v for the terminal. The fleet client
+// already does; a FleetService from elsewhere might not, and it costs
+// nothing when the strings are clean.
+func safeVehicle(v fleet.Vehicle) fleet.Vehicle {
+	v.VIN, v.Brand, v.Status = termsafe.String(v.VIN), termsafe.String(v.Brand), fleet.Status(termsafe.String(string(v.Status)))
+	if len(v.Changelog) > 0 {
+		cl := make([]fleet.Change, len(v.Changelog))
+		for i, c := range v.Changelog {
+			c.Status, c.Reason = fleet.Status(termsafe.String(string(c.Status))), termsafe.String(c.Reason)
+			cl[i] = c
+		}
+		v.Changelog = cl
+	}
+	if len(v.Tags) > 0 {
+		tags := make(map[string]string, len(v.Tags))
+		for k, val := range v.Tags {
+			tags[termsafe.String(k)] = termsafe.String(val)
+		}
+		v.Tags = tags
+	}
+	return v
 }
 
 func sameVehicles(a, b []fleet.Vehicle) bool {
@@ -749,6 +772,10 @@ func (m *Clearance) openAdd() tea.Cmd {
 }
 
 func (m *Clearance) openEligibility() tea.Cmd {
+	if m.busy != "" {
+		m.showMessage(true, m.busy+" still in progress")
+		return nil
+	}
 	v := &eligValues{}
 	if sel, ok := m.selected(); ok {
 		v.vin, v.brand = sel.VIN, sel.Brand
@@ -981,7 +1008,8 @@ func (m *Clearance) View() string {
 func (m *Clearance) titleLine() string {
 	st := m.c.Styles
 	if m.filtering {
-		return m.filter.View()
+		count := fmt.Sprintf("  %d of %d", len(m.view), len(m.rows))
+		return truncate(m.filter.View(), max(m.w-len(count), 1)) + st.Dim.Render(count)
 	}
 	parts := []string{fmt.Sprintf("%d vehicles", len(m.rows))}
 	if q := m.filter.Value(); q != "" {
@@ -1119,7 +1147,7 @@ func (m *Clearance) detailView() string {
 	if t := tagText(v.Tags); t != "" {
 		lines = append(lines, st.Dim.Render("tags: ")+t)
 	}
-	lines = append(lines, "", st.Header.Render("Changelog (your time zone)"))
+	lines = append(lines, "", st.Header.Render("Changelog (newest first, your time zone)"))
 	if len(v.Changelog) == 0 {
 		lines = append(lines, st.Dim.Render("  no changes recorded"))
 	}

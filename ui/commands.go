@@ -464,7 +464,7 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 		f := m.flow
 		if r.step == 2 && commands.RestartsFlow(r.err) {
 			// The code was wrong or spent: say so, and ask for a new one.
-			f.note = "✗ " + restartReason(r.err) + ": a new code has been requested; type the new one."
+			f.note = "✗ " + restartReason(r.err) + " — new code requested, type it"
 			return tea.Batch(report, m.sendStep(f, 1, ""))
 		}
 		f.phase = flowDone
@@ -503,17 +503,17 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 
 func restartReason(err error) string {
 	if errors.Is(err, commands.ErrConfirmationUsed) {
-		return "that code was already used"
+		return "code already used (Confirmation already used)"
 	}
-	return "that code was not accepted (Confirmation invalid)"
+	return "code not accepted (Confirmation invalid)"
 }
 
 // record adds a registered command to the history.
 func (m *Commands) record(r sendResult, c commands.Command) *sentCommand {
 	now := m.c.Now()
 	e := &sentCommand{
-		key: m.nextSeq(), id: c.ID, vin: r.vin, command: r.command,
-		status: c.Status, detail: c.DetailText(), sent: now,
+		key: m.nextSeq(), id: termsafe.String(c.ID), vin: termsafe.String(r.vin), command: termsafe.String(r.command),
+		status: commands.Status(termsafe.String(string(c.Status))), detail: c.DetailText(), sent: now,
 	}
 	if !c.Created.IsZero() {
 		e.sent = c.Created
@@ -550,9 +550,7 @@ func (m *Commands) schedulePoll(e *sentCommand) tea.Cmd {
 	}
 	d = min(d, m.pollMax)
 	k := e.key
-	return tea.Tick(d, func(time.Time) tea.Msg {
-		return envelope{pane: paneCommands, seq: k, msg: statusPoll{key: k}}
-	})
+	return m.c.after(d, envelope{pane: paneCommands, seq: k, msg: statusPoll{key: k}})
 }
 
 func (m *Commands) polled(r statusResult) tea.Cmd {
@@ -571,7 +569,7 @@ func (m *Commands) polled(r statusResult) tea.Cmd {
 		return m.schedulePoll(e)
 	}
 	e.fails = 0
-	e.status = r.cmd.Status
+	e.status = commands.Status(termsafe.String(string(r.cmd.Status)))
 	if d := r.cmd.DetailText(); d != "" {
 		e.detail = d
 	}
@@ -632,11 +630,20 @@ func (m *Commands) mouse(msg tea.MouseMsg) {
 
 // --- view ------------------------------------------------------------------
 
-func (m *Commands) listRows() int { return clamp((m.h-10)/2, 2, 7) }
+// listRows: the pickers get what is left after the flow area (6), two
+// rules, their header and three lines of history, up to all seven commands.
+func (m *Commands) listRows() int { return clamp(m.h-12, 2, 7) }
 
+// columns gives the command list room for "disable_ignition (code)" and the
+// vehicle list the rest.
 func (m *Commands) columns() (int, int) {
-	left := max(m.w*55/100, 10)
-	return left, max(m.w-left-3, 6)
+	right := min(26, max(m.w-3-19, 6)) // the left keeps room for a VIN
+	left := max(m.w-right-3, 6)
+	if m.w >= 90 {
+		left = m.w * 55 / 100
+		right = m.w - left - 3
+	}
+	return left, right
 }
 
 func (m *Commands) View() string {
@@ -736,10 +743,10 @@ func (m *Commands) flowView(h int) []string {
 		out = append(out, st.Dim.Render("read-only session: sending commands is disabled"))
 	case f == nil:
 		k := m.c.Keys
-		out = append(out, st.Dim.Render(fmt.Sprintf("%s: send the command · %s/%s: switch list · %s: filter VINs",
+		out = append(out, st.Dim.Render(fmt.Sprintf("%s: send the command · %s %s: switch list · %s: filter VINs",
 			k.Send.Help().Key, k.Left.Help().Key, k.Right.Help().Key, k.Filter.Help().Key)))
 	default:
-		title := st.Bold.Render(f.command) + " → " + f.vin
+		title := st.Bold.Render(termsafe.String(f.command)) + " → " + termsafe.String(f.vin)
 		switch f.phase {
 		case flowSending:
 			out = append(out, m.spin.View()+" sending "+title)
@@ -778,7 +785,7 @@ func (m *Commands) flowView(h int) []string {
 
 func (m *Commands) doneView(f *cmdFlow) []string {
 	st := m.c.Styles
-	title := st.Bold.Render(f.command) + " → " + f.vin
+	title := st.Bold.Render(termsafe.String(f.command)) + " → " + termsafe.String(f.vin)
 	if f.entry == nil {
 		if f.command == "" {
 			return []string{st.Error.Render(f.errText)}
@@ -824,17 +831,18 @@ func (m *Commands) historyView(h int) []string {
 	if len(m.history) == 0 {
 		out = append(out, st.Dim.Render("  nothing sent yet"))
 	}
-	vinW := 17
-	if m.w < 60 {
-		vinW = 8
+	// time, VIN, command, status, end time; the VIN gives way first, then
+	// the end time.
+	const cmdW, statusW = 16, 8
+	showEnd := m.w >= 8+2+17+1+cmdW+1+statusW+1+10
+	fixed := 8 + 2 + 1 + cmdW + 1 + statusW
+	if showEnd {
+		fixed += 11
 	}
+	vinW := clamp(m.w-fixed, 8, 17)
 	for _, e := range m.history {
 		if len(out) >= h {
 			break
-		}
-		ended := "…"
-		if e.done && !e.ended.IsZero() {
-			ended = e.ended.In(m.c.zone()).Format("15:04:05")
 		}
 		status := string(e.status)
 		var b strings.Builder
@@ -842,15 +850,21 @@ func (m *Commands) historyView(h int) []string {
 		b.WriteString("  ")
 		b.WriteString(pad(abbrev(e.vin, vinW-1), vinW))
 		b.WriteString(" ")
-		b.WriteString(pad(e.command, 16))
+		b.WriteString(pad(e.command, cmdW))
 		b.WriteString(" ")
 		if e.done {
-			b.WriteString(st.Badge(status, 12))
+			b.WriteString(st.Badge(status, statusW))
 		} else {
-			b.WriteString(pad(m.spin.View()+" "+status, 12))
+			b.WriteString(pad(m.spin.View()+" "+status, statusW))
 		}
-		b.WriteString(" ")
-		b.WriteString(st.Dim.Render("→ " + ended))
+		if showEnd {
+			ended := "…"
+			if e.done && !e.ended.IsZero() {
+				ended = e.ended.In(m.c.zone()).Format("15:04:05")
+			}
+			b.WriteString(" ")
+			b.WriteString(st.Dim.Render("→ " + ended))
+		}
 		out = append(out, b.String())
 	}
 	return out

@@ -29,6 +29,8 @@ type Common struct {
 	ReadOnly bool
 	// Zone is the operator's time zone (nil: time.Local); tests pin it.
 	Zone *time.Location
+	// timer replaces after in tests (nil: real timers).
+	timer func(d time.Duration, msg tea.Msg) tea.Cmd
 }
 
 func (c *Common) zone() *time.Location {
@@ -103,6 +105,25 @@ func (c *Common) call(pane paneID, seq uint64, timeout time.Duration, fn func(ct
 		ctx, cancel := context.WithTimeout(parent, timeout)
 		defer cancel()
 		return envelope{pane: pane, seq: seq, msg: fn(ctx)}
+	}
+}
+
+// after delivers msg once d has passed, or nothing if the session ends
+// first (unlike tea.Tick, whose goroutine outlives the program).
+func (c *Common) after(d time.Duration, msg tea.Msg) tea.Cmd {
+	if c.timer != nil {
+		return c.timer(d, msg)
+	}
+	ctx := c.Ctx
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return msg
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
@@ -276,4 +297,10 @@ func styleInput(ti *textinput.Model, st *Styles) {
 	ti.Cursor.Style = n().Reverse(true)
 	ti.Cursor.TextStyle = n()
 	ti.Cursor.SetMode(cursor.CursorStatic)
+}
+
+// rule is title followed by a horizontal line, exactly w cells wide.
+func rule(title string, w int) string {
+	title = truncate(title, w)
+	return title + strings.Repeat("─", max(w-ansi.StringWidth(title), 0))
 }

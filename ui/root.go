@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/termsafe"
@@ -136,7 +137,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) tick() tea.Cmd {
-	return tea.Tick(clockInterval, func(time.Time) tea.Msg { return clockMsg{} })
+	return m.c.after(clockInterval, clockMsg{})
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -282,7 +283,7 @@ func (m *Model) resize() {
 	m.wide = iw >= wideWidth
 	m.help.Width = max(iw, 0)
 	if m.wide {
-		widths := [paneCount]int{iw * 38 / 100, iw * 34 / 100, 0}
+		widths := [paneCount]int{iw * 36 / 100, iw * 38 / 100, 0}
 		widths[2] = iw - widths[0] - widths[1]
 		x := 0
 		for i, w := range widths {
@@ -435,9 +436,30 @@ func (m *Model) fullHelp(w int) string {
 	var b strings.Builder
 	b.WriteString(st.Header.Render("Keys — " + m.focus.String()))
 	b.WriteString("\n\n")
-	b.WriteString(m.help.FullHelpView(groups))
-	b.WriteString("\n\n")
-	b.WriteString(st.Dim.Render("Mouse: wheel scrolls, click selects a row or a tab. Keys can be changed in the [keys] table of the config."))
+	// Columns flow onto a new row when the next would not fit: help's own
+	// full view would cut them off with an ellipsis on narrow terminals.
+	var row []string
+	rowW := 0
+	flush := func() {
+		if len(row) > 0 {
+			b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, row...))
+			b.WriteString("\n\n")
+		}
+		row, rowW = nil, 0
+	}
+	for _, g := range groups {
+		col := m.help.FullHelpView([][]key.Binding{g})
+		cw := lipgloss.Width(col) + 4
+		if rowW+cw > w && len(row) > 0 {
+			flush()
+		}
+		row = append(row, col+"    ")
+		rowW += cw
+	}
+	flush()
+	for _, l := range wrapText("Mouse: wheel scrolls, click selects a row or a tab. Keys can be changed in the [keys] table of the config.", w, 3) {
+		b.WriteString(st.Dim.Render(l) + "\n")
+	}
 	return b.String()
 }
 
@@ -450,8 +472,8 @@ func (m *Model) productionFrame(screen string) string {
 	if m.profile != "" {
 		label += "· " + termsafe.String(m.profile) + " "
 	}
-	label = truncate(label, max(iw-2, 0))
-	rest := max(iw-2-len([]rune(label)), 0)
+	label = truncate(label, max(iw-1, 0))
+	rest := max(iw-1-ansi.StringWidth(label), 0)
 	top := st.Production.Render("┏━") + st.StatusProd.Render(label) + st.Production.Render(strings.Repeat("━", rest)+"┓")
 	side := st.Production.Render("┃")
 	var b strings.Builder

@@ -414,16 +414,18 @@ func (m *Telemetry) selectedLine() string {
 	}
 	title += fmt.Sprintf(" · %d properties ", len(m.props))
 	if m.focusProps {
-		return st.PaneTitleFocused.Render(pad(title+strings.Repeat("─", m.w), m.w))
+		return st.PaneTitleFocused.Render(rule(title, m.w))
 	}
-	return st.Header.Render(pad(title+strings.Repeat("─", m.w), m.w))
+	return st.Header.Render(rule(title, m.w))
 }
 
 func (m *Telemetry) propsView(now time.Time) string {
 	st := m.c.Styles
-	nameW := clamp(m.w*36/100, 12, 34)
-	valW := clamp(m.w*24/100, 8, 22)
-	timeW, ageW := 8, 8
+	// Names like vehicle_location.coordinates come first; the sparkline
+	// takes what is left (up to 24 samples).
+	nameW := clamp(m.w*38/100, 12, 30)
+	valW := clamp(m.w*22/100, 8, 20)
+	timeW, ageW := 8, 7
 	sparkW := max(m.w-2-nameW-valW-timeW-ageW-4, 0)
 	sparkW = min(sparkW, 24)
 	if sparkW < 4 {

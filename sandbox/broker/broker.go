@@ -50,7 +50,7 @@ type Options struct {
 // use.
 type Broker struct {
 	log  *slog.Logger
-	dir  string
+	dir  string // absolute
 	pki  *pki
 	tls  *tls.Config
 	addr string // the bound address, kept across Restart
@@ -81,13 +81,17 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 	}
 	log = log.With("component", "mqtt-broker")
 
-	p, err := generatePKI(o.Dir, time.Now())
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("start mqtt broker: certificate directory: %w", err)
+	}
+	p, err := generatePKI(dir, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("start mqtt broker: %w", err)
 	}
 	b := &Broker{
 		log: log,
-		dir: o.Dir,
+		dir: dir,
 		pki: p,
 		tls: &tls.Config{
 			Certificates: []tls.Certificate{p.server},
@@ -128,11 +132,7 @@ func (b *Broker) Addr() string { return b.addr }
 // Files returns the absolute paths of the CA certificate, the client
 // certificate and the client key a subscriber needs.
 func (b *Broker) Files() (ca, cert, key string) {
-	dir, err := filepath.Abs(b.dir)
-	if err != nil {
-		dir = b.dir
-	}
-	return filepath.Join(dir, CAFile), filepath.Join(dir, ClientCertFile), filepath.Join(dir, ClientKeyFile)
+	return filepath.Join(b.dir, CAFile), filepath.Join(b.dir, ClientCertFile), filepath.Join(b.dir, ClientKeyFile)
 }
 
 // ClientID is the common name of the client certificate, which High

@@ -140,7 +140,7 @@ func New(o Options) *Generator {
 	}
 	return &Generator{
 		opts:           o,
-		log:            o.Logger.With("component", "telemetry-generator"),
+		log:            o.Logger,
 		failureRate:    rateOption(o.FailureRate, DefaultFailureRate),
 		redeliveryRate: rateOption(o.RedeliveryRate, DefaultRedeliveryRate),
 		rng:            rand.New(rand.NewPCG(uint64(o.Seed), 0x7e1e)),

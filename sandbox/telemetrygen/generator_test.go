@@ -808,7 +808,7 @@ func BenchmarkGenerate(b *testing.B) {
 	for i := range vehicles {
 		vehicles[i] = Vehicle{VIN: fmt.Sprintf("WBA%014d", i), Brand: "bmw", Pseudonym: fmt.Sprintf("%040x", i)}
 	}
-	g := New(Options{AppID: seedAppID, Pseudonymized: true, Seed: 1, Fleet: func() []Vehicle { return vehicles }})
+	g := New(Options{AppID: seedAppID, Pseudonymized: true, Seed: 1, RedeliveryRate: -1, Fleet: func() []Vehicle { return vehicles }})
 	g.refreshFleet(true)
 	now := time.Now()
 	b.ReportAllocs()
