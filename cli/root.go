@@ -252,10 +252,19 @@ three APIs and an MQTT broker, on loopback.`,
 
 // noArgs is cobra.NoArgs with a usage exit code.
 func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError("%s: unexpected argument %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
+	if len(args) == 0 {
+		return nil
 	}
-	return nil
+	if cmd.HasSubCommands() {
+		return usageError("unknown command %q (see %s --help)", args[0], cmd.CommandPath())
+	}
+	return usageError("%s: unexpected argument %q (see %s --help)", cmdName(cmd), args[0], cmd.CommandPath())
+}
+
+// cmdName is the command's path without the program name, which the error
+// prefix already prints.
+func cmdName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit code and the names of the
@@ -263,10 +272,10 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < len(names) {
-			return usageError("%s: missing %s (see %s --help)", cmd.CommandPath(), strings.Join(names[len(args):], " "), cmd.CommandPath())
+			return usageError("%s: missing %s (see %s --help)", cmdName(cmd), strings.Join(names[len(args):], " "), cmd.CommandPath())
 		}
 		if len(args) > len(names) {
-			return usageError("%s: unexpected argument %q (see %s --help)", cmd.CommandPath(), args[len(names)], cmd.CommandPath())
+			return usageError("%s: unexpected argument %q (see %s --help)", cmdName(cmd), args[len(names)], cmd.CommandPath())
 		}
 		return nil
 	}
