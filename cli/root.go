@@ -154,6 +154,10 @@ func (a *App) startSandbox() (*config.Config, error) {
 		opts = *a.sandboxOptions
 	}
 	opts.Logger = a.Logger().With("component", "sandbox")
+	if opts.FixedCode == "" {
+		// Recorded demos (demo.tape) cannot read the code off the screen.
+		opts.FixedCode = os.Getenv("FLEETDECK_SANDBOX_FIXED_CODE")
+	}
 	sb, err := sandbox.Start(a.Context(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded sandbox: %w", err)

@@ -90,7 +90,10 @@ type Options struct {
 	TokenTTL time.Duration
 	// TransitionDelay is the clearance state machine step (default 3 s).
 	TransitionDelay time.Duration
-	Logger          *slog.Logger
+	// FixedCode makes every ignition confirmation code this six-digit value
+	// (recorded demos only; see commandsim.Options.FixedCode).
+	FixedCode string
+	Logger    *slog.Logger
 }
 
 // Sandbox is a running set of simulators.
@@ -215,6 +218,7 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 		SignSecret: creds.commandsSecret,
 		Known:      s.fleet.Known,
 		Apply:      s.gen.Apply,
+		FixedCode:  o.FixedCode,
 		Logger:     log.With("component", "commandsim"),
 	})
 

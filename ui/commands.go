@@ -814,7 +814,13 @@ func (m *Commands) doneView(f *cmdFlow) []string {
 		}
 	}
 	if e.status == commands.StatusError {
-		out = append(out, "  "+st.Dim.Render("hint: the command did not run on the vehicle; the line above is the platform's reason"))
+		hint := commands.Hint(e.detail)
+		if hint == "" {
+			hint = "the command did not run on the vehicle; the line above is the platform's reason"
+		}
+		for _, l := range wrapText("hint: "+termsafe.String(hint), m.w-2, 2) {
+			out = append(out, "  "+st.Dim.Render(l))
+		}
 	}
 	if e.note != "" {
 		out = append(out, "  "+st.Warning.Render(truncate(e.note, m.w-2)))

@@ -98,6 +98,13 @@ var details = []struct {
 		"each code works once: send the command again without a code to get a new one"},
 }
 
+// Hint says what to do about a documented error detail, such as the detail
+// of a command that ended in Error; "" when the detail is not documented.
+func Hint(detail string) string {
+	_, hint := matchDetail(detail)
+	return hint
+}
+
 // matchDetail finds the documented detail text refers to, tolerating case,
 // surrounding space and a missing or extra trailing period; the two
 // "Invalid …" details are matched on their first sentence, since the rest is

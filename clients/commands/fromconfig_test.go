@@ -50,3 +50,12 @@ func TestNewFromConfigReadsSecretFiles(t *testing.T) {
 		t.Error("nil section accepted")
 	}
 }
+
+func TestHintForStatusDetails(t *testing.T) {
+	if commands.Hint("Failed to send command to the OEM.") == "" || commands.Hint("failed to send command to the OEM") == "" {
+		t.Error("documented OEM failure has no hint")
+	}
+	if h := commands.Hint("the vehicle exploded"); h != "" {
+		t.Errorf("undocumented detail got hint %q", h)
+	}
+}

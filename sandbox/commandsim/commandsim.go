@@ -106,8 +106,12 @@ type Options struct {
 	Delay time.Duration
 	// FailureRate is the probability (0..1) that the OEM step fails at random.
 	FailureRate float64
-	Logger      *slog.Logger
-	Now         func() time.Time // nil: time.Now
+	// FixedCode, when six digits, is handed out as every confirmation code
+	// instead of a random one. For recorded demos only: a tape cannot read
+	// the code off the screen. Single use and expiry still apply.
+	FixedCode string
+	Logger    *slog.Logger
+	Now       func() time.Time // nil: time.Now
 }
 
 // Server is the simulated command API. Close it to end pending commands.
@@ -152,7 +156,7 @@ func New(o Options) *Server {
 		delay:       o.Delay,
 		log:         o.Logger,
 		now:         o.Now,
-		codes:       newConfirmations(),
+		codes:       newConfirmations(o.FixedCode),
 		records:     make(map[string]*record),
 		failureRate: o.FailureRate,
 	}

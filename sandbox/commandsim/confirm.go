@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,13 +47,17 @@ type usedCode struct {
 // code per (vin, command): a new first step replaces the previous code, so
 // only the code the operator saw last can run the command.
 type confirmations struct {
+	fixed   string // demo mode: every code is this one
 	mu      sync.Mutex
 	pending map[codeKey]pendingCode
 	used    map[codeKey]usedCode
 }
 
-func newConfirmations() *confirmations {
-	return &confirmations{pending: make(map[codeKey]pendingCode), used: make(map[codeKey]usedCode)}
+func newConfirmations(fixed string) *confirmations {
+	if len(fixed) != 6 || strings.Trim(fixed, "0123456789") != "" {
+		fixed = ""
+	}
+	return &confirmations{fixed: fixed, pending: make(map[codeKey]pendingCode), used: make(map[codeKey]usedCode)}
 }
 
 // issue creates a fresh six-digit code for k, replacing any pending one.
@@ -62,6 +67,9 @@ func (c *confirmations) issue(k codeKey, now time.Time) (string, error) {
 		return "", fmt.Errorf("confirmation code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
+	if c.fixed != "" {
+		code = c.fixed
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, replacing := c.pending[k]; !replacing && len(c.pending) >= maxCodes {
