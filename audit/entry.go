@@ -1,0 +1,182 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// Action names what was done.
+type Action string
+
+// The mutating actions the journal records.
+const (
+	ActionClearanceAdd    Action = "clearance.add"
+	ActionClearanceRevoke Action = "clearance.revoke"
+	// ActionCommandConfirmation is step one of a two-step command: the
+	// platform issues a confirmation code (which is never recorded).
+	ActionCommandConfirmation Action = "command.confirmation"
+	// ActionCommandConfirm is step two: the command sent with the code the
+	// operator typed (the code itself is never recorded).
+	ActionCommandConfirm Action = "command.confirm"
+	// ActionCommandSend is a single-step command.
+	ActionCommandSend Action = "command.send"
+	// ActionCommandStatus is the final status of an accepted command, an
+	// outcome of the send or confirm intent that registered it.
+	ActionCommandStatus Action = "command.status"
+)
+
+// Phase says whether an entry was written before the request or after it.
+type Phase string
+
+// Phases.
+const (
+	PhaseIntent  Phase = "intent"
+	PhaseOutcome Phase = "outcome"
+)
+
+// Actor kinds.
+const (
+	KindLocal = "local"
+	KindSSH   = "ssh"
+)
+
+// Actor is who did it.
+type Actor struct {
+	Kind           string `json:"kind"` // KindLocal or KindSSH
+	User           string `json:"user"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"` // SSH only: "SHA256:…"
+	Role           string `json:"role,omitempty"`
+}
+
+// String is the actor as a table shows it.
+func (a Actor) String() string {
+	s := a.User
+	if a.Kind == KindSSH {
+		s = "ssh:" + s
+		if a.KeyFingerprint != "" {
+			s += " " + a.KeyFingerprint
+		}
+	}
+	if a.Role != "" {
+		s += " (" + a.Role + ")"
+	}
+	return s
+}
+
+// Entry is one row of the journal.
+type Entry struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"` // UTC
+	Actor     Actor     `json:"actor"`
+	Action    Action    `json:"action"`
+	VIN       string    `json:"vin,omitempty"`
+	Command   string    `json:"command,omitempty"`
+	CommandID string    `json:"command_id,omitempty"`
+	Phase     Phase     `json:"phase"`
+	Ref       int64     `json:"ref,omitempty"` // for an outcome: the Seq of its intent
+	Outcome   string    `json:"outcome,omitempty"`
+	PrevHash  string    `json:"prev_hash"`
+	Hash      string    `json:"hash"`
+}
+
+// Field bounds: an entry is a line in a log, not a place for payloads.
+const (
+	maxField   = 256
+	maxOutcome = 1024
+)
+
+// timeLayout is fixed-width so that the stored text sorts as time does and
+// --since can compare strings on an index.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// row is an entry as stored: the hash covers these exact values, so
+// verification never depends on parsing and formatting a time again.
+type row struct {
+	seq                              int64
+	at                               string
+	kind, user, key, role            string
+	action, vin, command, commandID  string
+	phase                            string
+	ref                              int64
+	outcome, prevHash, hash          string
+}
+
+// hashDomain separates this encoding from any other use of SHA-256 and
+// leaves room for a second version of it.
+const hashDomain = "fleetdeck-audit/1\n"
+
+// computeHash is hex SHA-256 over every field but the hash itself, each as
+// a netstring (decimal length, colon, bytes, comma): no two different
+// entries encode the same.
+func (r row) computeHash() string {
+	buf := make([]byte, 0, 256+len(r.outcome))
+	buf = append(buf, hashDomain...)
+	str := func(s string) {
+		buf = strconv.AppendInt(buf, int64(len(s)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, s...)
+		buf = append(buf, ',')
+	}
+	num := func(n int64) { str(strconv.FormatInt(n, 10)) }
+	num(r.seq)
+	str(r.at)
+	str(r.kind)
+	str(r.user)
+	str(r.key)
+	str(r.role)
+	str(r.action)
+	str(r.vin)
+	str(r.command)
+	str(r.commandID)
+	str(r.phase)
+	num(r.ref)
+	str(r.outcome)
+	str(r.prevHash)
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
+}
+
+func (r row) entry() Entry {
+	at, _ := time.Parse(timeLayout, r.at)
+	return Entry{
+		Seq: r.seq, At: at,
+		Actor:  Actor{Kind: r.kind, User: r.user, KeyFingerprint: r.key, Role: r.role},
+		Action: Action(r.action), VIN: r.vin, Command: r.command, CommandID: r.commandID,
+		Phase: Phase(r.phase), Ref: r.ref, Outcome: r.outcome, PrevHash: r.prevHash, Hash: r.hash,
+	}
+}
+
+// clean makes a string fit for the journal: terminal-safe (it is printed by
+// `fleetdeck audit`) and bounded.
+func clean(s string, n int) string {
+	return clip(termsafe.String(s), n)
+}
+
+// clip shortens s to at most n bytes without splitting a rune.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func (a Actor) clean() Actor {
+	a.Kind = clean(a.Kind, maxField)
+	if a.Kind != KindSSH {
+		a.Kind = KindLocal
+	}
+	a.User = clean(a.User, maxField)
+	if a.User == "" {
+		a.User = "unknown"
+	}
+	a.KeyFingerprint = clean(a.KeyFingerprint, maxField)
+	a.Role = clean(a.Role, maxField)
+	return a
+}
