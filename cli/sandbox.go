@@ -46,8 +46,14 @@ fleetdeck --config DIR/config.toml, curl and mosquitto_sub can all use it.`,
   fleetdeck --config %s
   fleetdeck --config %s vehicles list
 
+Faults, from another terminal (loopback only):
+  curl -X POST %s/_faults/broker-restart
+  curl -X POST '%s/_faults/platform-503?n=5'
+  curl -X POST '%s/_faults/latency?d=500ms'     (also error-rate?p=0.2, token-ttl?d=30s)
+
 Ctrl-C stops it.
-`, time.Since(start).Round(time.Millisecond), sb.HTTPURL(), sb.MQTTURL(), sb.ConfigPath(), sb.ConfigPath(), sb.ConfigPath())
+`, time.Since(start).Round(time.Millisecond), sb.HTTPURL(), sb.MQTTURL(), sb.ConfigPath(), sb.ConfigPath(), sb.ConfigPath(),
+				sb.HTTPURL(), sb.HTTPURL(), sb.HTTPURL())
 			<-cmd.Context().Done()
 			return nil
 		},

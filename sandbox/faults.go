@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -87,4 +88,74 @@ func (f *Faults) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// admin serves the fault switches over HTTP, for people driving
+// `fleetdeck sandbox` from another terminal (curl -X POST …/_faults/…); the
+// rest goes to next. It sits outside wrap, so injected latency and errors
+// never hit the switches themselves.
+//
+//	POST /_faults/latency?d=250ms        added latency on every API response (0 ends it)
+//	POST /_faults/error-rate?p=0.1       fraction of API requests answered 500 with an HTML page
+//	POST /_faults/platform-503?n=5       the next n platform requests answer 503
+//	POST /_faults/token-ttl?d=30s        lifetime of fleet tokens issued from now on
+//	POST /_faults/broker-restart         stop the MQTT broker and start it again on its address
+func (f *Faults) admin(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	param := func(w http.ResponseWriter, r *http.Request, key string, parse func(string) error) {
+		if err := parse(r.URL.Query().Get(key)); err != nil {
+			http.Error(w, fmt.Sprintf("%s: %v", key, err), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+	mux.HandleFunc("POST /_faults/latency", func(w http.ResponseWriter, r *http.Request) {
+		param(w, r, "d", func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration like 250ms")
+			}
+			f.SetLatency(d)
+			return nil
+		})
+	})
+	mux.HandleFunc("POST /_faults/error-rate", func(w http.ResponseWriter, r *http.Request) {
+		param(w, r, "p", func(v string) error {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || p < 0 || p > 1 {
+				return fmt.Errorf("want a fraction from 0 to 1")
+			}
+			f.SetErrorRate(p)
+			return nil
+		})
+	})
+	mux.HandleFunc("POST /_faults/platform-503", func(w http.ResponseWriter, r *http.Request) {
+		param(w, r, "n", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a count")
+			}
+			f.Platform503Burst(n)
+			return nil
+		})
+	})
+	mux.HandleFunc("POST /_faults/token-ttl", func(w http.ResponseWriter, r *http.Request) {
+		param(w, r, "d", func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration like 30s")
+			}
+			f.SetTokenTTL(d)
+			return nil
+		})
+	})
+	mux.HandleFunc("POST /_faults/broker-restart", func(w http.ResponseWriter, r *http.Request) {
+		if err := f.RestartBroker(r.Context()); err != nil {
+			http.Error(w, "restart the broker: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
 }

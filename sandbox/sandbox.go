@@ -224,7 +224,7 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 
 	s.faults = &Faults{fleet: s.fleet, platform: s.platform, broker: s.broker, commands: s.commands}
 	s.http = &http.Server{
-		Handler:           s.faults.wrap(s.routes()),
+		Handler:           s.faults.admin(s.faults.wrap(s.routes())),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -470,3 +470,38 @@ func BenchmarkStart(b *testing.B) {
 		})
 	}
 }
+
+func TestFaultSwitchesOverHTTP(t *testing.T) {
+	h := start(t, sandbox.Options{})
+	key := map[string]string{"ApiKey": h.secret(h.cfg.Platform.APIKeyFile)}
+	fields := h.cfg.Platform.BaseURL + "/fields"
+	post := func(path string) int {
+		status, _, _ := h.do(http.MethodPost, h.sb.HTTPURL()+path, nil, nil)
+		return status
+	}
+	if s := post("/_faults/platform-503?n=1"); s != http.StatusOK {
+		t.Fatalf("platform-503: HTTP %d", s)
+	}
+	if s, _, _ := h.do(http.MethodGet, fields, key, nil); s != http.StatusServiceUnavailable {
+		t.Errorf("after the switch: HTTP %d, want 503", s)
+	}
+	if s, _, _ := h.do(http.MethodGet, fields, key, nil); s != http.StatusOK {
+		t.Errorf("after the burst: HTTP %d", s)
+	}
+	// The switches themselves are never hit by the faults they inject.
+	if s := post("/_faults/error-rate?p=1"); s != http.StatusOK {
+		t.Fatalf("error-rate: HTTP %d", s)
+	}
+	if s := post("/_faults/error-rate?p=0"); s != http.StatusOK {
+		t.Errorf("error-rate back to 0 under error rate 1: HTTP %d", s)
+	}
+	for _, bad := range []string{"/_faults/error-rate?p=2", "/_faults/latency?d=soon", "/_faults/platform-503?n=-1"} {
+		if s := post(bad); s != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", bad, s)
+		}
+	}
+	if s := post("/_faults/broker-restart"); s != http.StatusOK {
+		t.Errorf("broker-restart: HTTP %d", s)
+	}
+	h.mqttClient().Disconnect(100) // serves again
+}
