@@ -11,7 +11,7 @@ import (
 )
 
 // HistoryLen is how many numeric samples a property keeps for its sparkline.
-const HistoryLen = 32
+const HistoryLen = 24
 
 // Store limits and defaults. The topic is chosen by whoever publishes, so
 // every table keyed by something from the wire has a ceiling.
@@ -66,7 +66,8 @@ type Property struct {
 }
 
 // Store keeps the latest value per vehicle/capability/property with a small
-// history, compactly: a vehicle with 20 properties costs about 3–4 KB.
+// history, compactly: a vehicle with 20 properties costs about 3.1 KB with a
+// realistic mix of values and 3.9 KB when all 20 are numbers.
 // One goroutine writes (the pipeline); any number read.
 type Store struct {
 	opts StoreOptions

@@ -49,7 +49,7 @@ func TestStoreLatestHistoryAndOrder(t *testing.T) {
 	if len(b) != 1 || b[0].Value != "40" || b[0].Unit != "km/h" || !b[0].Numeric {
 		t.Fatalf("B %+v", b)
 	}
-	if h := b[0].History; len(h) != HistoryLen || h[0] != 9 || h[HistoryLen-1] != 40 {
+	if h := b[0].History; len(h) != HistoryLen || h[0] != float64(40-HistoryLen+1) || h[HistoryLen-1] != 40 {
 		t.Errorf("history %v", h)
 	}
 	a := s.Vehicle("A")
@@ -168,7 +168,7 @@ func TestStoreFootprint(t *testing.T) {
 		name    string
 		catalog []sampleProp
 		limit   uint64
-	}{{"mix", catalog, 4096}, {"all numeric", allNumeric, 5120}} {
+	}{{"mix", catalog, 4096}, {"all numeric", allNumeric, 4096}} {
 		before := heapInUse()
 		s := NewStore(StoreOptions{})
 		fillStore(s, vehicles, c.catalog, HistoryLen+1)
