@@ -96,13 +96,13 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 // row is an entry as stored: the hash covers these exact values, so
 // verification never depends on parsing and formatting a time again.
 type row struct {
-	seq                              int64
-	at                               string
-	kind, user, key, role            string
-	action, vin, command, commandID  string
-	phase                            string
-	ref                              int64
-	outcome, prevHash, hash          string
+	seq                             int64
+	at                              string
+	kind, user, key, role           string
+	action, vin, command, commandID string
+	phase                           string
+	ref                             int64
+	outcome, prevHash, hash         string
 }
 
 // hashDomain separates this encoding from any other use of SHA-256 and

@@ -213,11 +213,11 @@ func (j *Journal) migrate(ctx context.Context) error {
 
 // newEntry is what a caller adds; the journal assigns the rest.
 type newEntry struct {
-	actor                          Actor
-	action                         Action
-	vin, command, commandID, out   string
-	phase                          Phase
-	ref                            int64
+	actor                        Actor
+	action                       Action
+	vin, command, commandID, out string
+	phase                        Phase
+	ref                          int64
 }
 
 // prepare is run inside the append transaction before anything is written.

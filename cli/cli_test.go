@@ -320,3 +320,49 @@ func TestPlatformLogin(t *testing.T) {
 		t.Errorf("login did not verify the new key: %s", r.stdout)
 	}
 }
+
+func TestMutationsAreJournaled(t *testing.T) {
+	isolate(t)
+	_, cfg := startSandbox(t)
+	const v = "WBA5R1C51KAJ98123"
+	if r := run(t, "", "--config", cfg, "vehicles", "add", "WBA5R1C51KAJ22222", "--brand", "bmw"); r.code != 0 {
+		t.Fatalf("add: %d %s", r.code, r.stderr)
+	}
+	r := run(t, "", "--config", cfg, "command", "send", v, "enable_ignition", "--json")
+	var conf map[string]any
+	json.Unmarshal([]byte(r.stdout), &conf)
+	code, _ := conf["code"].(string)
+	if r.code != ExitNeedsCode || len(code) != 6 {
+		t.Fatalf("step one: %d %s", r.code, r.stdout)
+	}
+	if r := run(t, "", "--config", cfg, "command", "send", v, "enable_ignition", "--code", code, "--wait"); r.code != 0 {
+		t.Fatalf("step two: %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "", "--config", cfg, "vehicles", "revoke", v); r.code != 0 {
+		t.Fatalf("revoke: %d %s", r.code, r.stderr)
+	}
+
+	r = run(t, "", "--config", cfg, "audit", "--json")
+	if r.code != 0 {
+		t.Fatalf("audit: %d %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"clearance.add", "command.confirmation", "command.confirm", "clearance.revoke", "Success", "WBA5R1C51KAJ22222"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("journal lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r := run(t, "", "--config", cfg, "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "intact") {
+		t.Errorf("verify: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// The journal is the sandbox's own, and no file of it holds the code.
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "audit.db*"))
+	if len(matches) == 0 {
+		t.Fatal("no journal beside the sandbox's config")
+	}
+	for _, m := range matches {
+		b, _ := os.ReadFile(m)
+		if bytes.Contains(b, []byte(code)) {
+			t.Errorf("%s holds the confirmation code", filepath.Base(m))
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 	"github.com/fleetdeck/fleetdeck/vin"
@@ -24,7 +25,21 @@ func newCommandCmd(app *App) *cobra.Command {
 	return cmd
 }
 
-func (a *App) commandsClient() (*commands.Client, error) {
+// commandsClient is the command client behind the audit journal: sends and
+// the final statuses they reach are recorded.
+func (a *App) commandsClient() (*audit.CommandActions, error) {
+	c, err := a.rawCommandsClient()
+	if err != nil {
+		return nil, err
+	}
+	j, err := a.Journal()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Commands(c, j, audit.LocalActor()), nil
+}
+
+func (a *App) rawCommandsClient() (*commands.Client, error) {
 	cfg, err := a.Config()
 	if err != nil {
 		return nil, err

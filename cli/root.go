@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 	"github.com/fleetdeck/fleetdeck/termsafe"
@@ -70,6 +71,7 @@ type App struct {
 	logger  *slog.Logger
 	logOut  io.Closer
 	sandbox *sandbox.Sandbox
+	journal *audit.Journal
 	// sandboxOptions lets tests and `--sandbox-*` style callers tune the
 	// embedded default; nil means defaults.
 	sandboxOptions *sandbox.Options
@@ -175,6 +177,29 @@ func (a *App) startSandbox() (*config.Config, error) {
 	return cfg, nil
 }
 
+// Journal opens the audit journal once (Close closes it). Every mutating
+// action goes through it: no journal, no action.
+func (a *App) Journal() (*audit.Journal, error) {
+	a.mu.Lock()
+	j := a.journal
+	a.mu.Unlock()
+	if j != nil {
+		return j, nil
+	}
+	j, err := a.openJournal()
+	if err != nil {
+		return nil, fmt.Errorf("open the audit journal: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.journal != nil {
+		j.Close()
+		return a.journal, nil
+	}
+	a.journal = j
+	return j, nil
+}
+
 // Sandbox returns the embedded sandbox when Config started one.
 func (a *App) Sandbox() *sandbox.Sandbox {
 	a.mu.Lock()
@@ -187,6 +212,10 @@ func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var errs []error
+	if a.journal != nil {
+		errs = append(errs, a.journal.Close())
+		a.journal = nil
+	}
 	if a.sandbox != nil {
 		errs = append(errs, a.sandbox.Close())
 		a.sandbox = nil

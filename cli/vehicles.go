@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 	"github.com/fleetdeck/fleetdeck/vin"
@@ -42,6 +43,20 @@ func (a *App) fleetClient() (*fleet.Client, error) {
 	}
 	a.sandboxNotice(cfg)
 	return fleet.NewFromConfig(cfg.Fleet, a.Logger().With("client", "fleet"))
+}
+
+// fleetActions is the fleet client behind the audit journal, for the
+// commands that change the clearance list.
+func (a *App) fleetActions() (*audit.FleetActions, error) {
+	c, err := a.fleetClient()
+	if err != nil {
+		return nil, err
+	}
+	j, err := a.Journal()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Fleet(c, j, audit.LocalActor()), nil
 }
 
 // vehicleJSON is the --json shape of a vehicle: the API's own field names.
@@ -257,7 +272,7 @@ Every row gets its own result; the exit code is 1 when any row failed.`,
 			for v, w := range warnings {
 				fmt.Fprintf(app.Stderr, "warning: %s: %s\n", v, w)
 			}
-			c, err := app.fleetClient()
+			c, err := app.fleetActions()
 			if err != nil {
 				return err
 			}
@@ -422,7 +437,7 @@ this asynchronously; the command prints the state it reached.`,
 		Args: exactArgs("VIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := vin.Normalize(args[0])
-			c, err := app.fleetClient()
+			c, err := app.fleetActions()
 			if err != nil {
 				return err
 			}

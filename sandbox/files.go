@@ -196,6 +196,10 @@ sign_secret_file = {{q .CmdSecret}}
 base_url = {{q .MRV}}
 login_url = {{q .Login}}
 api_key_file = {{q .PlatformKey}}
+
+[audit]
+# Simulated actions are journaled here, apart from real ones.
+path = "audit.db"
 `))
 
 var readmeTemplate = template.Must(template.New("readme").Parse(`fleetdeck sandbox

@@ -55,6 +55,9 @@ type fileConfig struct {
 		LoginURL   string `toml:"login_url"`
 		APIKeyFile string `toml:"api_key_file"`
 	} `toml:"platform"`
+	Audit struct {
+		Path string `toml:"path"`
+	} `toml:"audit"`
 }
 
 type harness struct {
