@@ -160,7 +160,9 @@ func (a *App) startSandbox() (*config.Config, error) {
 		// Recorded demos (demo.tape) cannot read the code off the screen.
 		opts.FixedCode = os.Getenv("FLEETDECK_SANDBOX_FIXED_CODE")
 	}
-	sb, err := sandbox.Start(a.Context(), opts)
+	// Not the signal context: `serve` lets sessions finish after SIGTERM,
+	// and they need the simulators until then. Close stops it.
+	sb, err := sandbox.Start(context.WithoutCancel(a.Context()), opts)
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded sandbox: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/clients/platform"
@@ -24,6 +25,12 @@ type FleetService interface {
 type CommandService interface {
 	Send(ctx context.Context, vin, command, code string) (commands.SendResult, error)
 	Status(ctx context.Context, id string) (commands.Command, error)
+}
+
+// AuditLog is the journal of mutating actions; *audit.Journal has it. The
+// Commands view shows its newest records, whoever made them.
+type AuditLog interface {
+	Recent(ctx context.Context, n int) ([]audit.Record, error)
 }
 
 // PlatformStatus is the MRV API key's state; *platform.Client has it.
@@ -82,6 +89,13 @@ func nilCommands(c CommandService) CommandService {
 		return nil
 	}
 	return c
+}
+
+func nilAudit(a AuditLog) AuditLog {
+	if isNil(a) {
+		return nil
+	}
+	return a
 }
 
 func nilTelemetry(t TelemetrySource) TelemetrySource {

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/termsafe"
@@ -120,9 +121,31 @@ type Commands struct {
 	spinning bool
 
 	pollFirst, pollMax time.Duration
+
+	// The audit journal's newest records, every operator's: refreshed after
+	// each answer from the command API and every journalEvery.
+	audit      AuditLog
+	journal    []audit.Record // oldest first, as Recent returns them
+	journalErr string
+	journalSeq uint64 // newest journal request; older replies are dropped
 }
 
-func newCommands(c *Common, svc CommandService) *Commands {
+// journalRows is how many records the panel asks for; journalEvery is how
+// often it looks again for other operators' actions.
+const (
+	journalRows  = 20
+	journalEvery = 10 * time.Second
+)
+
+type journalResult struct {
+	records []audit.Record
+	err     error
+}
+
+// journalTick asks for a fresh look at the journal.
+type journalTick struct{}
+
+func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
 	mk := func(prompt, placeholder string, limit int) textinput.Model {
 		ti := textinput.New()
 		ti.Prompt, ti.Placeholder, ti.CharLimit = prompt, placeholder, limit
@@ -131,7 +154,7 @@ func newCommands(c *Common, svc CommandService) *Commands {
 	}
 	names := append(append([]string{}, commands.KnownCommands...), otherChoice)
 	m := &Commands{
-		c: c, svc: svc, names: names,
+		c: c, svc: svc, names: names, audit: log,
 		filter:    mk("/ ", "filter VINs", 32),
 		vinIn:     mk("VIN: ", "17 characters", 17),
 		customIn:  mk("command: ", "as mobway names it", 64),
@@ -144,7 +167,20 @@ func newCommands(c *Common, svc CommandService) *Commands {
 	return m
 }
 
-func (m *Commands) Init() tea.Cmd { return nil }
+func (m *Commands) Init() tea.Cmd { return m.loadJournal() }
+
+// loadJournal reads the journal's newest records in the background.
+func (m *Commands) loadJournal() tea.Cmd {
+	if m.audit == nil {
+		return nil
+	}
+	m.journalSeq++
+	log := m.audit
+	return m.c.call(paneCommands, m.journalSeq, 5*time.Second, func(ctx context.Context) tea.Msg {
+		rs, err := log.Recent(ctx, journalRows)
+		return journalResult{records: rs, err: err}
+	})
+}
 
 func (m *Commands) SetSize(w, h int) {
 	m.w, m.h = w, h
@@ -243,6 +279,8 @@ func (m *Commands) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, m.startSpinner())
 	case tea.MouseMsg:
 		m.mouse(msg)
+	case journalTick:
+		return m, m.loadJournal()
 	}
 	return m, nil
 }
@@ -435,8 +473,18 @@ func (m *Commands) sendStep(f *cmdFlow, step int, code string) tea.Cmd {
 
 func (m *Commands) handle(env envelope) tea.Cmd {
 	switch msg := env.msg.(type) {
+	case journalResult:
+		if env.seq != m.journalSeq {
+			return nil // a newer look is on its way
+		}
+		m.journal, m.journalErr = msg.records, ""
+		if msg.err != nil {
+			m.journalErr = errorText(msg.err)
+		}
+		return m.c.after(journalEvery, journalTick{})
 	case sendResult:
-		return m.sent(env.seq, msg)
+		// The journal has just recorded this answer.
+		return tea.Batch(m.sent(env.seq, msg), m.loadJournal())
 	case statusPoll:
 		e := m.entry(msg.key)
 		if e == nil || e.done {
@@ -448,7 +496,11 @@ func (m *Commands) handle(env envelope) tea.Cmd {
 			return statusResult{key: k, cmd: cmd, err: err}
 		})
 	case statusResult:
-		return m.polled(msg)
+		cmd := m.polled(msg)
+		if e := m.entry(msg.key); e != nil && e.done {
+			cmd = tea.Batch(cmd, m.loadJournal())
+		}
+		return cmd
 	}
 	return nil
 }
@@ -652,6 +704,10 @@ func (m *Commands) View() string {
 	}
 	st := m.c.Styles
 	if m.svc == nil {
+		if m.c.ReadOnly {
+			// A viewer's session holds no command client at all.
+			return fit(st.Dim.Render("read-only session: sending commands is disabled"), m.w, m.h)
+		}
 		return fit(st.Dim.Render("Commands disabled: no [commands] section in config"), m.w, m.h)
 	}
 	var lines []string
@@ -660,8 +716,92 @@ func (m *Commands) View() string {
 	flowH := 6
 	lines = append(lines, m.flowView(flowH)...)
 	lines = append(lines, st.Dim.Render(strings.Repeat("─", m.w)))
-	lines = append(lines, m.historyView(m.h-len(lines))...)
+	rest := m.h - len(lines)
+	if m.audit == nil {
+		lines = append(lines, m.historyView(rest)...)
+		return fit(strings.Join(lines, "\n"), m.w, m.h)
+	}
+	histH := clamp(min(len(m.history)+1, rest/2), min(2, rest), rest)
+	lines = append(lines, fitLines(m.historyView(histH), histH)...)
+	lines = append(lines, m.journalView(m.h-len(lines))...)
 	return fit(strings.Join(lines, "\n"), m.w, m.h)
+}
+
+// fitLines pads or cuts lines to exactly h.
+func fitLines(lines []string, h int) []string {
+	if len(lines) > h {
+		return lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return lines
+}
+
+// journalView lists the audit journal's newest records, newest first: who
+// did what to which vehicle, and how it ended ("outcome unknown" when the
+// process died between the request and its answer). Wide panes give a record
+// one line; narrow ones give it two, the outcome under the action.
+func (m *Commands) journalView(h int) []string {
+	st := m.c.Styles
+	if h <= 0 {
+		return nil
+	}
+	out := []string{st.Header.Render("Journal") + st.Dim.Render(" (every operator, newest first)")}
+	if m.journalErr != "" {
+		out = append(out, "  "+st.Error.Render(truncate(m.journalErr, m.w-2)))
+	}
+	if len(m.journal) == 0 && m.journalErr == "" {
+		out = append(out, st.Dim.Render("  no actions recorded yet"))
+	}
+	const actorW, actionW, vinW = 10, 26, 17
+	wide := m.w >= 8+1+actorW+1+actionW+1+vinW+1+20
+	for i := len(m.journal) - 1; i >= 0 && len(out) < h; i-- {
+		r := m.journal[i]
+		what := journalAction(r.Action)
+		if r.Command != "" {
+			what += " " + termsafe.String(r.Command)
+		}
+		result := r.Result()
+		if id := r.AcceptedID(); len(id) > 8 {
+			result = strings.Replace(result, id, id[:8], 1) // the UUID's head is enough to tell them apart
+		}
+		result = termsafe.String(result)
+		style := st.Dim
+		if !r.Known() {
+			style = st.Warning
+		}
+		head := r.At.In(m.c.zone()).Format("15:04:05") + " " + pad(abbrev(termsafe.String(r.Actor.User), actorW-1), actorW) + " "
+		if wide {
+			line := head + pad(abbrev(what, actionW-1), actionW) + " " + pad(termsafe.String(r.VIN), vinW) + " " + style.Render(result)
+			out = append(out, truncate(line, m.w))
+			continue
+		}
+		out = append(out, truncate(head+what+" "+termsafe.String(r.VIN), m.w))
+		if len(out) < h {
+			out = append(out, truncate("         → "+style.Render(result), m.w))
+		}
+	}
+	return out
+}
+
+// journalAction names a journal action as an operator would.
+func journalAction(a audit.Action) string {
+	switch a {
+	case audit.ActionClearanceAdd:
+		return "add"
+	case audit.ActionClearanceRevoke:
+		return "revoke"
+	case audit.ActionCommandConfirmation:
+		return "code for"
+	case audit.ActionCommandConfirm:
+		return "confirm"
+	case audit.ActionCommandSend:
+		return "send"
+	case audit.ActionCommandStatus:
+		return "status of"
+	}
+	return termsafe.String(string(a))
 }
 
 func (m *Commands) pickers() []string {

@@ -32,12 +32,17 @@ type Options struct {
 	Commands  CommandService
 	Telemetry TelemetrySource
 	Platform  PlatformStatus
+	Audit     AuditLog // nil: the Commands view shows no journal
 
 	PollInterval time.Duration // clearance list; default 10s, at least 2s (the API allows 60 calls a minute)
 	Keys         map[string][]string
 	Logger       *slog.Logger
 	Now          func() time.Time
 	ReadOnly     bool // hide and refuse add, revoke and send
+
+	// User and Role name who is at the console (SSH sessions); the status
+	// bar shows them when set.
+	User, Role string
 }
 
 // Layout thresholds.
@@ -116,16 +121,24 @@ func New(ctx context.Context, o Options) (*Model, error) {
 	// Interfaces holding typed nil pointers are disabled too.
 	m.clearance = newClearance(c, nilFleet(o.Fleet), poll)
 	m.telemetry = newTelemetry(c, nilTelemetry(o.Telemetry))
-	m.commands = newCommands(c, nilCommands(o.Commands))
+	m.commands = newCommands(c, nilCommands(o.Commands), nilAudit(o.Audit))
 	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands}
 	m.status = statusBar{
 		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production,
 		fleet: m.clearance.svc, tele: m.telemetry.src, platform: nilPlatform(o.Platform), commands: m.commands.svc != nil,
+		user: o.User, role: o.Role,
 	}
 	m.status.refresh()
 	m.help = help.New()
 	m.help.Styles = c.Styles.Help
 	return m, nil
+}
+
+// Busy reports whether a call the user started is still in flight: an add,
+// a revoke, a command being sent or followed to its end. A server shutting
+// down waits for it before closing the session.
+func (m *Model) Busy() bool {
+	return m.commands.inFlight() || m.clearance.busy != ""
 }
 
 func (m *Model) Init() tea.Cmd {

@@ -42,6 +42,8 @@ type statusBar struct {
 	tele     TelemetrySource
 	platform PlatformStatus
 	commands bool
+	user     string // SSH sessions: who, and in which role
+	role     string
 
 	tokenUntil time.Time
 	broker     string
@@ -118,6 +120,9 @@ func (s *statusBar) View(w int) string {
 	default:
 		parts = append(parts, st.Bold.Render("default"))
 	}
+	if who := s.who(); who != "" {
+		parts = append(parts, who)
+	}
 	now := s.c.Now()
 	if s.fleet != nil {
 		switch {
@@ -166,6 +171,21 @@ func (s *statusBar) View(w int) string {
 		}
 	}
 	return pad(line, w)
+}
+
+// who renders "alice (operator)", or "" outside SSH sessions.
+func (s *statusBar) who() string {
+	st := s.c.Styles
+	user, role := termsafe.String(s.user), termsafe.String(s.role)
+	switch {
+	case user != "" && role != "":
+		return st.Bold.Render(user) + " (" + role + ")"
+	case user != "":
+		return st.Bold.Render(user)
+	case role != "":
+		return "(" + role + ")"
+	}
+	return ""
 }
 
 func mrvText(a platform.AuthState) string {

@@ -1,0 +1,152 @@
+// Package backend builds, from the config, everything the console talks to:
+// the fleet, commands and platform clients and the telemetry pipeline. It is
+// built once per process, so a terminal console and every SSH session of
+// `fleetdeck serve` share one token cache, one MQTT connection and one key
+// check.
+package backend
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/clients/platform"
+	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/stream"
+	"github.com/fleetdeck/fleetdeck/ui"
+)
+
+// Options tune Build.
+type Options struct {
+	Record string // append every telemetry message to this file
+	Replay string // feed this recording in instead of the broker
+	Logger *slog.Logger
+	// PlatformCheck is how often the platform key is checked again (a key
+	// can be replaced from another machine); default 5 min.
+	PlatformCheck time.Duration
+}
+
+// Backend holds the process's clients and stream. A nil field means its
+// config section is absent and the provider is disabled.
+type Backend struct {
+	// UI is the console's options with every provider filled in; callers
+	// add what is theirs (Renderer, ReadOnly, User, Role).
+	UI ui.Options
+
+	Fleet    *fleet.Client
+	Commands *commands.Client
+	Platform *platform.Client
+	Pipeline *stream.Pipeline
+	Feed     *stream.Feed
+
+	log           *slog.Logger
+	platformCheck time.Duration
+}
+
+// Build creates the clients the config names. Nothing runs until Run.
+func Build(cfg *config.Config, o Options) (*Backend, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Backend{
+		UI: ui.Options{
+			Profile:    ProfileLabel(cfg),
+			Sandbox:    cfg.Sandbox,
+			Production: cfg.Production,
+			Keys:       cfg.Keys,
+			Logger:     log.With("component", "ui"),
+		},
+		log:           log,
+		platformCheck: o.PlatformCheck,
+	}
+	if b.platformCheck <= 0 {
+		b.platformCheck = 5 * time.Minute
+	}
+	if cfg.Fleet != nil {
+		fc, err := fleet.NewFromConfig(cfg.Fleet, log.With("client", "fleet"))
+		if err != nil {
+			return nil, err
+		}
+		b.Fleet = fc
+		b.UI.Fleet = fc
+		b.UI.PollInterval = cfg.Fleet.PollInterval
+	}
+	if cfg.Commands != nil {
+		cc, err := commands.NewFromConfig(cfg.Commands, log.With("client", "commands"))
+		if err != nil {
+			return nil, err
+		}
+		b.Commands = cc
+		b.UI.Commands = cc
+	}
+	if cfg.Platform != nil {
+		pc, err := platform.NewFromConfig(cfg.Platform, log.With("client", "platform"))
+		if err != nil {
+			return nil, err
+		}
+		b.Platform = pc
+		b.UI.Platform = pc
+	}
+	if cfg.Telemetry != nil || o.Replay != "" {
+		po := stream.PipelineOptions{Record: o.Record, Replay: o.Replay, Logger: log.With("component", "stream")}
+		if cfg.Telemetry != nil {
+			po.MQTT = stream.OptionsFromConfig(cfg.Telemetry, cfg.Profile)
+			po.MQTT.Logger = po.Logger
+		}
+		b.Pipeline = stream.NewPipeline(po)
+		b.Feed = stream.NewFeed(b.Pipeline, 100*time.Millisecond)
+		b.UI.Telemetry = ui.PipelineSource(b.Pipeline, b.Feed)
+	}
+	return b, nil
+}
+
+// Run runs the background work (the telemetry stream, the platform key
+// check) until ctx ends, and returns once all of it has stopped.
+func (b *Backend) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	if b.Platform != nil {
+		wg.Go(func() { b.checkPlatform(ctx) })
+	}
+	if b.Pipeline != nil {
+		wg.Go(func() {
+			if err := b.Pipeline.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				b.log.Error("telemetry stream ended", "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkPlatform learns the platform key's state for the status bar now,
+// then now and then.
+func (b *Backend) checkPlatform(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := b.Platform.Fields(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("platform key check", "err", err)
+		}
+		t.Reset(b.platformCheck)
+	}
+}
+
+// ProfileLabel is what the status bar calls the profile.
+func ProfileLabel(cfg *config.Config) string {
+	switch {
+	case cfg.Sandbox:
+		return "SANDBOX"
+	case cfg.Profile != "":
+		return cfg.Profile
+	}
+	return "default"
+}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/audit"
+	"github.com/fleetdeck/fleetdeck/backend"
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/sshserve"
+	"github.com/fleetdeck/fleetdeck/ui"
+)
+
+func newServeCmd(app *App) *cobra.Command {
+	var (
+		listen, keysPath, hostKey string
+		maxSessions               int
+		idle, grace               time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the console over SSH (public keys only; roles from authorized_keys)",
+		Long: `Serve the console over SSH, so that operators reach it with ssh -p PORT HOST.
+
+Only public keys listed in the authorized keys file (OpenSSH's format) may log
+in. A key's role is its option environment="FLEETDECK_ROLE=operator"; a key
+without one is a viewer, who sees everything and can change nothing. The file
+is read again whenever it changes; a line that cannot be used is logged with
+its number and skipped.
+
+Every session shares one backend: one MQTT connection, one fleet token and
+one clearance poll however many operators are logged in. SIGTERM tells every
+session, lets what is in flight finish (up to --grace), then stops.`,
+		Example: `  fleetdeck serve --listen :2222 --authorized-keys ~/.ssh/authorized_keys
+  ssh -p 2222 ops-box`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if listen == "" {
+				return usageError("serve: --listen is required (e.g. --listen :2222)")
+			}
+			if keysPath == "" {
+				return usageError("serve: --authorized-keys is required")
+			}
+			if hostKey == "" {
+				hostKey = filepath.Join(config.StateDir(), "fleetdeck", "ssh_host_ed25519_key")
+			}
+			return runServe(cmd.Context(), app, sshserve.Options{
+				Addr: listen, HostKeyPath: hostKey, MaxSessions: maxSessions,
+				IdleTimeout: idle, ShutdownGrace: grace,
+			}, keysPath)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "", "address to listen on, e.g. :2222 (required)")
+	f.StringVar(&keysPath, "authorized-keys", "", "authorized_keys FILE: who may log in, and in which role (required)")
+	f.StringVar(&hostKey, "host-key", "", "host private key FILE, generated (0600) if missing (default $XDG_STATE_HOME/fleetdeck/ssh_host_ed25519_key)")
+	f.IntVar(&maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "consoles open at once; the next is refused (negative: no limit)")
+	f.DurationVar(&idle, "idle-timeout", 30*time.Minute, "close a session after this long without input (0: never)")
+	f.DurationVar(&grace, "grace", sshserve.DefaultShutdownGrace, "on SIGTERM, how long sessions get to finish what is in flight")
+	return cmd
+}
+
+func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string) error {
+	log := app.Logger()
+	keys, err := sshserve.LoadAuthorizedKeys(keysPath, log.With("component", "ssh"))
+	if err != nil {
+		return err
+	}
+	if keys.Current().Len() == 0 {
+		return fmt.Errorf("serve: %s holds no usable key (see the log for skipped lines)", keysPath)
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return err
+	}
+	b, err := backend.Build(cfg, backend.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	// Every mutating action goes through the journal, under the identity
+	// of the session that made it: no journal, no server.
+	j, err := app.Journal()
+	if err != nil {
+		return err
+	}
+	o.UI = b.UI
+	o.UI.Audit = j
+	var shared *fleet.SharedLister
+	if b.Fleet != nil {
+		// One clearance list per poll interval for all sessions together.
+		shared = fleet.NewSharedLister(b.Fleet, o.UI.PollInterval)
+		o.UI.Fleet = shared
+	}
+	o.Session = func(uo *ui.Options, id sshserve.Identity) {
+		actor := audit.SSHActor(id.User, id.Fingerprint, string(id.Role))
+		if shared != nil {
+			uo.Fleet = audit.Fleet(shared, j, actor)
+		}
+		if b.Commands != nil {
+			uo.Commands = audit.Commands(b.Commands, j, actor)
+		}
+	}
+	o.AuthorizedKeys = keys
+	o.Logger = log.With("component", "ssh")
+	srv, err := sshserve.New(o)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", o.Addr, err)
+	}
+
+	// The backend outlives the sessions: it stops only after the last one
+	// has closed, so a command still being followed at SIGTERM is seen to
+	// its end.
+	bctx, stopBackend := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer func() {
+		stopBackend()
+		wg.Wait()
+	}()
+	wg.Go(func() { b.Run(bctx) })
+	wg.Go(func() { resumeCommands(bctx, app, j, b) })
+
+	app.sandboxNotice(cfg)
+	fmt.Fprintf(app.Stdout, "fleetdeck serving the console over SSH on %s\n  host key %s\n  authorized keys %s (%d keys)\n",
+		ln.Addr(), srv.HostKeyFingerprint(), keysPath, keys.Current().Len())
+	return srv.Serve(ctx, ln)
+}

@@ -1,0 +1,81 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/audit"
+)
+
+// fakeAudit is a journal that counts how often the view looks at it.
+type fakeAudit struct {
+	mu      sync.Mutex
+	records []audit.Record
+	reads   int
+}
+
+func (f *fakeAudit) Recent(ctx context.Context, n int) ([]audit.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	return append([]audit.Record(nil), f.records...), nil
+}
+
+func (f *fakeAudit) add(r audit.Record) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.records = append(f.records, r)
+}
+
+func (f *fakeAudit) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
+}
+
+func record(seq int64, user string, action audit.Action, vin, command string, outcomes ...audit.Entry) audit.Record {
+	return audit.Record{
+		Entry:    audit.Entry{Seq: seq, At: testNow.Add(time.Duration(seq) * time.Minute), Actor: audit.Actor{Kind: audit.KindSSH, User: user, Role: "operator"}, Action: action, VIN: vin, Command: command},
+		Outcomes: outcomes,
+	}
+}
+
+func TestCommandsPanelShowsTheJournal(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	log := &fakeAudit{}
+	log.add(record(1, "alice", audit.ActionCommandSend, "1FTFW1ET5DFC10312", "lock_door", audit.Entry{Seq: 2, Outcome: "Pending", CommandID: "c-1"}))
+	// A process killed between request and answer left this one open.
+	log.add(record(3, "bob\x1b]0;pwned\x07", audit.ActionClearanceRevoke, "WBA5R1C51KAJ98123", ""))
+	e.opts.Audit = log
+	m := started(t, e, 200, 50)
+	v := m.View()
+	mustContain(t, v, "Journal", "alice", "lock_door", "outcome unknown", "bob")
+	if strings.Contains(v, "\x1b]") || strings.Contains(v, "pwned\a") {
+		t.Fatal("a journal string reached the screen with its escape sequence")
+	}
+	// Newest first: bob's revoke above alice's send.
+	if strings.Index(v, "bob") > strings.Index(v, "alice") {
+		t.Errorf("journal is not newest first:\n%s", v)
+	}
+
+	// An answer from the command API makes the panel look again.
+	before := log.count()
+	log.add(record(4, "carol", audit.ActionCommandSend, "1FTFW1ET5DFC10312", "unlock_door", audit.Entry{Seq: 5, Outcome: "Pending"}))
+	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("left"), keyMsg("enter"))
+	if log.count() <= before {
+		t.Fatal("sending a command did not refresh the journal")
+	}
+	mustContain(t, m.View(), "carol", "unlock_door")
+}
+
+func TestNoJournalNoSection(t *testing.T) {
+	t.Parallel()
+	m := started(t, newEnv(), 200, 50)
+	if strings.Contains(m.View(), "Journal") {
+		t.Fatal("a Journal section without a journal")
+	}
+}
