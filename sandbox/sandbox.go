@@ -292,6 +292,11 @@ func (s *Sandbox) AppID() string { return s.appID }
 // Faults lets a demo or a test make the sandbox misbehave.
 func (s *Sandbox) Faults() *Faults { return s.faults }
 
+// BrokerClients is how many MQTT clients are connected to the broker (its
+// own publisher not counted): tests use it to check that consoles share one
+// connection.
+func (s *Sandbox) BrokerClients() int { return s.broker.ClientCount() }
+
 // Close stops every simulator, waits for their goroutines and removes a
 // temporary Dir. It is safe to call more than once.
 func (s *Sandbox) Close() error {

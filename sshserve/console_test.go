@@ -1,17 +1,13 @@
 package sshserve
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,39 +163,6 @@ func (f *fleetdeck) console(t *testing.T, user string, s gossh.Signer, role stri
 	return tm, c
 }
 
-// brokerClients counts the established TCP connections to the sandbox's
-// MQTT port (sandbox.Sandbox does not expose its broker's client count).
-func brokerClients(t *testing.T, mqttURL string) int {
-	t.Helper()
-	u, err := url.Parse(mqttURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(u.Port())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf(":%04X", port)
-	n := 0
-	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		fh, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			// sl local_address rem_address st: the client's end has the
-			// broker's port as its remote one; 01 is ESTABLISHED.
-			if len(fields) > 3 && strings.HasSuffix(fields[2], want) && fields[3] == "01" {
-				n++
-			}
-		}
-		fh.Close()
-	}
-	return n
-}
-
 var (
 	sendHelp   = regexp.MustCompile(`enter\s+send\b`)
 	sentOK     = regexp.MustCompile(`lock_door → [A-Z0-9]{17}\s+Success`)
@@ -207,9 +170,6 @@ var (
 )
 
 func TestConsoleOverSSH(t *testing.T) {
-	if _, err := os.Stat("/proc/net/tcp"); err != nil {
-		t.Skip("needs /proc/net/tcp to count the broker's clients")
-	}
 	f := startFleetdeck(t, Options{MaxSessions: 2, ShutdownGrace: 8 * time.Second}, sandbox.Options{TransitionDelay: 100 * time.Millisecond})
 	for _, want := range []string{"line=3", "line=5", "line=6", `unknown role \"root\"`} {
 		if !strings.Contains(f.log.String(), want) {
@@ -217,7 +177,7 @@ func TestConsoleOverSSH(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for brokerClients(t, f.sb.MQTTURL()) != 1 && time.Now().Before(deadline) {
+	for f.sb.BrokerClients() != 1 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
@@ -268,7 +228,7 @@ func TestConsoleOverSSH(t *testing.T) {
 	})
 
 	t.Run("sessions share one backend", func(t *testing.T) {
-		if n := brokerClients(t, f.sb.MQTTURL()); n != 1 {
+		if n := f.sb.BrokerClients(); n != 1 {
 			t.Errorf("%d MQTT connections with two sessions open, want 1", n)
 		}
 		up0, asked0 := f.up.lists.Load(), f.sessions.lists.Load()
@@ -282,7 +242,7 @@ func TestConsoleOverSSH(t *testing.T) {
 		if asked <= up {
 			t.Errorf("the sessions asked %d times and the API was called %d times: nothing was shared", asked, up)
 		}
-		if n := brokerClients(t, f.sb.MQTTURL()); n != 1 {
+		if n := f.sb.BrokerClients(); n != 1 {
 			t.Errorf("%d MQTT connections, want 1", n)
 		}
 

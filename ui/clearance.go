@@ -145,10 +145,7 @@ func (m *Clearance) list() tea.Cmd {
 	m.listInFlight = seq
 	svc, now := m.svc, m.c.Now
 	return m.c.call(paneClearance, seq, listTimeout, func(ctx context.Context) tea.Msg {
-		vs, err := svc.List(ctx, nil)
-		if err != nil {
-			err = fmt.Errorf("list vehicles: %w", err)
-		}
+		vs, err := svc.List(ctx, nil) // its errors already say "list vehicles"
 		return listResult{vehicles: vs, err: err, at: now()}
 	})
 }

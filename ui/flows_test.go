@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -307,7 +308,8 @@ func TestListErrorDoesNotFreezeInput(t *testing.T) {
 	e := newEnv()
 	m := started(t, e, 80, 24)
 	e.fleet.mu.Lock()
-	e.fleet.listErr = &fleet.APIError{Status: 401, Errors: []fleet.ErrorItem{{Title: "Unauthorized"}}}
+	// As the client returns it: wrapped with what it was doing.
+	e.fleet.listErr = fmt.Errorf("list vehicles: %w", &fleet.APIError{Status: 401, Errors: []fleet.ErrorItem{{Title: "Unauthorized"}}})
 	e.fleet.mu.Unlock()
 	drive(t, m, keyMsg("r"))
 	v := m.View()
