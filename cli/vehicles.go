@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -114,7 +113,7 @@ func newVehiclesListCmd(app *App) *cobra.Command {
 					last = t.Local().Format("2006-01-02 15:04:05")
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termsafe.String(v.VIN), termsafe.String(v.Brand),
-					termsafe.String(string(v.Status)), last, formatTags(v.Tags))
+					termsafe.String(string(v.Status)), last, fleet.TagText(v.Tags, ","))
 			}
 			return tw.Flush()
 		},
@@ -142,22 +141,6 @@ func filterVehicles(vs []fleet.Vehicle, status, brand string) []fleet.Vehicle {
 	return out
 }
 
-func formatTags(tags map[string]string) string {
-	if len(tags) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, termsafe.String(k)+"="+termsafe.String(tags[k]))
-	}
-	return strings.Join(parts, ",")
-}
-
 func newVehiclesShowCmd(app *App) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -177,7 +160,7 @@ func newVehiclesShowCmd(app *App) *cobra.Command {
 				return app.PrintJSON(toVehicleJSON(v))
 			}
 			fmt.Fprintf(app.Stdout, "%s  %s  %s\n", termsafe.String(v.VIN), termsafe.String(v.Brand), termsafe.String(string(v.Status)))
-			if t := formatTags(v.Tags); t != "" {
+			if t := fleet.TagText(v.Tags, ","); t != "" {
 				fmt.Fprintf(app.Stdout, "tags: %s\n", t)
 			}
 			for _, ch := range v.Changelog {

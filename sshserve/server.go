@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"reflect"
 	"sync"
 	"time"
 
@@ -371,22 +370,9 @@ func (s *Server) sessionOptions(k Key, user string) ui.Options {
 	if !k.Role.CanMutate() {
 		o.ReadOnly = true
 		o.Commands = nil
-		if !isNil(o.Fleet) {
+		if o.Fleet != nil {
 			o.Fleet = readOnlyFleet{o.Fleet}
 		}
 	}
 	return o
-}
-
-// isNil reports a nil interface or one holding a nil pointer.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -295,7 +295,7 @@ func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) {
 	for i, v := range vs {
 		// The client sanitizes; a FleetService from elsewhere might not.
 		v = safeVehicle(v)
-		rows[i] = clearRow{v: v, last: v.LastChange(), tags: tagText(v.Tags)}
+		rows[i] = clearRow{v: v, last: v.LastChange(), tags: fleet.TagText(v.Tags, " ")}
 		rows[i].lower = strings.ToLower(v.VIN + "\x00" + v.Brand + "\x00" + string(v.Status))
 		if old, ok := prev[v.VIN]; m.loaded && (!ok || old != v.Status) {
 			changed[v.VIN] = true
@@ -351,22 +351,6 @@ func safeVehicle(v fleet.Vehicle) fleet.Vehicle {
 
 func sameVehicles(a, b []fleet.Vehicle) bool {
 	return slices.EqualFunc(a, b, func(x, y fleet.Vehicle) bool { return x.VIN == y.VIN && x.Brand == y.Brand })
-}
-
-func tagText(tags map[string]string) string {
-	if len(tags) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + tags[k]
-	}
-	return strings.Join(parts, " ")
 }
 
 func (m *Clearance) sortRows() {
@@ -482,18 +466,7 @@ func (m *Clearance) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.win.move(-1)
-	case key.Matches(msg, k.Down):
-		m.win.move(1)
-	case key.Matches(msg, k.PageUp):
-		m.win.page(-1)
-	case key.Matches(msg, k.PageDown):
-		m.win.page(1)
-	case key.Matches(msg, k.Top):
-		m.win.top()
-	case key.Matches(msg, k.Bottom):
-		m.win.bottom()
+	case m.win.navigate(msg, k): // moved the cursor
 	case key.Matches(msg, k.Filter):
 		m.filtering = true
 		return m.filter.Focus()
@@ -1141,7 +1114,7 @@ func (m *Clearance) detailView() string {
 	lines := []string{
 		st.Bold.Render(v.VIN) + "  " + v.Brand + "  " + st.Badge(string(v.Status), len(v.Status)),
 	}
-	if t := tagText(v.Tags); t != "" {
+	if t := fleet.TagText(v.Tags, " "); t != "" {
 		lines = append(lines, st.Dim.Render("tags: ")+t)
 	}
 	lines = append(lines, "", st.Header.Render("Changelog (newest first, your time zone)"))

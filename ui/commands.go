@@ -311,18 +311,7 @@ func (m *Commands) key(msg tea.KeyMsg) tea.Cmd {
 		m.col = 0
 	case key.Matches(msg, k.Right):
 		m.col = 1
-	case key.Matches(msg, k.Up):
-		lst.move(-1)
-	case key.Matches(msg, k.Down):
-		lst.move(1)
-	case key.Matches(msg, k.PageUp):
-		lst.page(-1)
-	case key.Matches(msg, k.PageDown):
-		lst.page(1)
-	case key.Matches(msg, k.Top):
-		lst.top()
-	case key.Matches(msg, k.Bottom):
-		lst.bottom()
+	case lst.navigate(msg, k): // moved the cursor
 	case key.Matches(msg, k.Filter):
 		m.col = 0
 		m.input = inputFilter

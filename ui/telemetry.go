@@ -248,18 +248,7 @@ func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 			m.filter.SetValue("")
 			m.refilter()
 		}
-	case key.Matches(msg, k.Up):
-		lst.move(-1)
-	case key.Matches(msg, k.Down):
-		lst.move(1)
-	case key.Matches(msg, k.PageUp):
-		lst.page(-1)
-	case key.Matches(msg, k.PageDown):
-		lst.page(1)
-	case key.Matches(msg, k.Top):
-		lst.top()
-	case key.Matches(msg, k.Bottom):
-		lst.bottom()
+	case lst.navigate(msg, k): // moved the cursor
 	}
 	if m.vwin.cursor != before {
 		m.loadProps()

@@ -1,5 +1,12 @@
 package ui
 
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/fleetdeck/fleetdeck/keymap"
+)
+
 // window is the scrolling state of a list that may hold many thousands of
 // rows: only rows [offset, offset+height) are ever rendered.
 type window struct {
@@ -24,6 +31,28 @@ func (w *window) move(delta int) {
 	}
 	w.cursor = clamp(w.cursor+delta, 0, w.count-1)
 	w.clampOffset()
+}
+
+// navigate moves the cursor for the list keys (up, down, page, top,
+// bottom) and reports whether msg was one of them.
+func (w *window) navigate(msg tea.KeyMsg, k *keymap.KeyMap) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		w.move(-1)
+	case key.Matches(msg, k.Down):
+		w.move(1)
+	case key.Matches(msg, k.PageUp):
+		w.page(-1)
+	case key.Matches(msg, k.PageDown):
+		w.page(1)
+	case key.Matches(msg, k.Top):
+		w.top()
+	case key.Matches(msg, k.Bottom):
+		w.bottom()
+	default:
+		return false
+	}
+	return true
 }
 
 func (w *window) page(dir int) { w.move(dir * max(w.height-1, 1)) }

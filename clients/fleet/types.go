@@ -239,3 +239,21 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// TagText renders tags as "key=value" pairs sorted by key and joined by sep,
+// each made safe for a terminal: tags come from the API.
+func TagText(tags map[string]string, sep string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = termsafe.String(k) + "=" + termsafe.String(tags[k])
+	}
+	return strings.Join(parts, sep)
+}
