@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/sandbox/fleetsim"
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/privatefile"
 )
 
 // serviceAccountJSON is the file High Mobility's console hands out, field
@@ -94,7 +94,7 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 		}{t.name, []byte(b.String())})
 	}
 	for _, f := range files {
-		if err := writePrivate(filepath.Join(s.dir, f.name), f.data); err != nil {
+		if err := privatefile.Write(filepath.Join(s.dir, f.name), f.data); err != nil {
 			return err
 		}
 	}
@@ -116,32 +116,6 @@ func relTo(dir, path string) string {
 		return rel
 	}
 	return path
-}
-
-// writePrivate writes data to path with mode 0600, also when path existed
-// with a wider mode: a temp file in the same directory, then a rename.
-func writePrivate(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // tomlString quotes s as a TOML basic string.

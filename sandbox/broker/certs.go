@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/privatefile"
 )
 
 // File names written to Options.Dir. The client files are what the
@@ -118,7 +120,7 @@ func generatePKI(dir string, now time.Time) (*pki, error) {
 		{ClientKeyFile, clientKey},
 	}
 	for _, f := range files {
-		if err := writePrivate(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := privatefile.Write(filepath.Join(dir, f.name), f.data); err != nil {
 			return nil, err
 		}
 	}
@@ -167,31 +169,4 @@ func issue(now time.Time, parent *issued, shape func(*x509.Certificate)) (issued
 		return issued{}, fmt.Errorf("parse certificate: %w", err)
 	}
 	return issued{cert: cert, key: key, der: der}, nil
-}
-
-// writePrivate writes data to path with mode 0600, even when path already
-// exists with a wider mode: the data goes to a fresh temp file that replaces
-// it.
-func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

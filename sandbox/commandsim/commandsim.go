@@ -41,6 +41,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/jsonreply"
 )
 
 // Statuses a command goes through.
@@ -186,7 +188,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("/vehicle-command", s.handleSend)
 	s.mux.HandleFunc("/vehicle-command/{id}", s.handleStatus)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeDetail(w, http.StatusNotFound, "Not Found")
+		jsonreply.Detail(w, http.StatusNotFound, "Not Found")
 	})
 	return s
 }
@@ -216,7 +218,7 @@ func (s *Server) Close() error {
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		jsonreply.Detail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
 	if !s.authorized(w, r) {
@@ -226,15 +228,15 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeDetail(w, http.StatusRequestEntityTooLarge, "Request body too large.")
+			jsonreply.Detail(w, http.StatusRequestEntityTooLarge, "Request body too large.")
 			return
 		}
-		writeDetail(w, http.StatusBadRequest, "Could not read the request body.")
+		jsonreply.Detail(w, http.StatusBadRequest, "Could not read the request body.")
 		return
 	}
 	var fields map[string]json.RawMessage
 	if !utf8.Valid(body) || json.Unmarshal(body, &fields) != nil {
-		writeDetail(w, http.StatusBadRequest, "Request body must be a JSON object.")
+		jsonreply.Detail(w, http.StatusBadRequest, "Request body must be a JSON object.")
 		return
 	}
 	vinUnits, ok := decodeJSONString(fields["vin"])
@@ -301,12 +303,12 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeDetail(w, http.StatusUnauthorized, "Not authenticated")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Not authenticated")
 		return false
 	}
 	if len(s.token) == 0 || subtle.ConstantTimeCompare([]byte(token), s.token) != 1 {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeDetail(w, http.StatusUnauthorized, "Invalid token.")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Invalid token.")
 		return false
 	}
 	return true
@@ -345,12 +347,12 @@ func (s *Server) askConfirmation(w http.ResponseWriter, key codeKey) {
 	code, err := s.codes.issue(key, now)
 	if err != nil {
 		s.log.Error("confirmation code", "err", err)
-		writeDetail(w, http.StatusInternalServerError, "Internal error.")
+		jsonreply.Detail(w, http.StatusInternalServerError, "Internal error.")
 		return
 	}
 	s.log.Info("confirmation requested", "vin", key.vin, "command", key.command)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{
+	jsonreply.Write(w, http.StatusOK, map[string]string{
 		"vin":     key.vin,
 		"command": key.command,
 		"status":  StatusConfirmation,
@@ -388,11 +390,11 @@ func (s *Server) accept(w http.ResponseWriter, vin, command string) {
 	switch {
 	case s.closed:
 		s.mu.Unlock()
-		writeDetail(w, http.StatusServiceUnavailable, "Service is shutting down.")
+		jsonreply.Detail(w, http.StatusServiceUnavailable, "Service is shutting down.")
 		return
 	case s.inFlight >= maxInFlight:
 		s.mu.Unlock()
-		writeDetail(w, http.StatusTooManyRequests, "Too many commands in flight.")
+		jsonreply.Detail(w, http.StatusTooManyRequests, "Too many commands in flight.")
 		return
 	}
 	s.records[rec.id] = rec
@@ -407,7 +409,7 @@ func (s *Server) accept(w http.ResponseWriter, vin, command string) {
 
 	go s.run(rec.id, vin, command)
 	s.log.Info("command accepted", "id", rec.id, "vin", vin, "command", command)
-	writeJSON(w, http.StatusOK, map[string]string{
+	jsonreply.Write(w, http.StatusOK, map[string]string{
 		"id":      rec.id,
 		"vin":     vin,
 		"command": command,
@@ -463,7 +465,7 @@ type statusBody struct {
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		jsonreply.Detail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 		return
 	}
 	if !s.authorized(w, r) {
@@ -480,33 +482,19 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeDetail(w, http.StatusNotFound, detailUnknownID)
+		jsonreply.Detail(w, http.StatusNotFound, detailUnknownID)
 		return
 	}
 	if body.Detail == nil {
 		body.Detail = json.RawMessage("null")
 	}
-	writeJSON(w, http.StatusOK, body)
+	jsonreply.Write(w, http.StatusOK, body)
 }
 
 // refuse answers a documented error and logs it without secrets.
 func (s *Server) refuse(w http.ResponseWriter, status int, detail, vin, command string) {
 	s.log.Info("command refused", "vin", vin, "command", command, "http_status", status, "detail", detail)
-	writeDetail(w, status, detail)
+	jsonreply.Detail(w, status, detail)
 }
 
 func formatTime(t time.Time) string { return t.In(utcMinus3).Format(timeLayout) }
-
-func writeDetail(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"detail": detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"detail":"Internal error."}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}

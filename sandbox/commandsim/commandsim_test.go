@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
 const (
@@ -26,35 +28,18 @@ const (
 	testVIN    = "6AHFT68CKAF501652"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	srv   *Server
 	ts    *httptest.Server
-	clock *clock
+	clock *simclock.Clock
 }
 
 // newEnv starts a Server behind a loopback httptest server. Zero fields of o
 // get test defaults: the test token and secret, a 20 ms delay, a fake clock.
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2023, 2, 14, 12, 51, 48, 0, time.UTC)}
+	c := simclock.New(time.Date(2023, 2, 14, 12, 51, 48, 0, time.UTC))
 	if o.Token == "" {
 		o.Token = testToken
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +17,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fleetdeck/fleetdeck/sandbox/fleetsim"
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
 const saID = "f6c331c4-9271-4e3b-a8c4-6a2cacac6451"
-
-// clock is an injectable, manually advanced time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a simulator mounted under /hm/v1 on a loopback test server, driven
 // as an independent HTTP client would drive it.
@@ -49,7 +29,7 @@ type env struct {
 	sim   *fleetsim.Server
 	base  string // .../hm/v1
 	key   *ecdsa.PrivateKey
-	clock *clock
+	clock *simclock.Clock
 }
 
 type envOpt func(*fleetsim.Options)
@@ -62,7 +42,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String() + "/hm/v1"
-	c := newClock()
+	c := simclock.New(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 	o := fleetsim.Options{
 		BaseURL:         base,
 		PublicKeys:      map[string]*ecdsa.PublicKey{saID: &key.PublicKey},

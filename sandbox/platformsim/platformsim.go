@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/jsonreply"
 )
 
 // ClientInfo is one entry of GET /clients.
@@ -155,7 +157,7 @@ func (s *Server) MRVHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.takeBurst() {
 			// what the document says a 503 means: the key was not checked
-			writeDetail(w, http.StatusServiceUnavailable, unverifiedDetail)
+			jsonreply.Detail(w, http.StatusServiceUnavailable, unverifiedDetail)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -222,14 +224,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil || json.Unmarshal(body, &creds) != nil || creds.Email == nil || creds.Password == nil {
-		writeDetail(w, http.StatusBadRequest, "email and password are required.")
+		jsonreply.Detail(w, http.StatusBadRequest, "email and password are required.")
 		return
 	}
 	emailOK := strings.EqualFold(strings.TrimSpace(*creds.Email), s.email)
 	passwordOK := subtle.ConstantTimeCompare([]byte(*creds.Password), []byte(s.password)) == 1
 	if !emailOK || !passwordOK {
 		s.log.Info("login refused")
-		writeDetail(w, http.StatusUnauthorized, "Invalid email or password.")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
 	idToken := randomHex(32)
@@ -242,7 +244,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.log.Info("login")
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"idToken": idToken})
+	jsonreply.Write(w, http.StatusOK, map[string]string{"idToken": idToken})
 }
 
 // pruneIDTokens drops expired idTokens, then the oldest while still full;
@@ -277,7 +279,7 @@ func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeDetail(w, http.StatusUnauthorized, "Invalid or expired idToken.")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Invalid or expired idToken.")
 	}
 	return ok
 }
@@ -286,7 +288,7 @@ func (s *Server) handleClients(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) || !s.loggedIn(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.clients)
+	jsonreply.Write(w, http.StatusOK, s.clients)
 }
 
 // handleAPIToken creates a client's MRV token. The document uses GET for it;
@@ -297,7 +299,7 @@ func (s *Server) handleAPIToken(w http.ResponseWriter, r *http.Request) {
 	}
 	uid := r.PathValue("uid")
 	if !s.hasClient(uid) {
-		writeDetail(w, http.StatusNotFound, "Client not found.")
+		jsonreply.Detail(w, http.StatusNotFound, "Client not found.")
 		return
 	}
 	token := newAPIToken()
@@ -306,7 +308,7 @@ func (s *Server) handleAPIToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.log.Info("MRV API token created; the previous one is invalid", "client_uid", uid)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"token": token, "client_uid": uid})
+	jsonreply.Write(w, http.StatusOK, map[string]string{"token": token, "client_uid": uid})
 }
 
 func (s *Server) handleFields(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +317,7 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request) {
 	}
 	key := apiKey(r.Header)
 	if key == "" {
-		writeDetail(w, http.StatusUnauthorized, "Missing ApiKey header.")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Missing ApiKey header.")
 		return
 	}
 	s.mu.Lock()
@@ -323,10 +325,10 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !ok {
 		s.log.Info("MRV request with an invalid API key")
-		writeDetail(w, http.StatusUnauthorized, "Invalid API key.")
+		jsonreply.Detail(w, http.StatusUnauthorized, "Invalid API key.")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.fields[uid])
+	jsonreply.Write(w, http.StatusOK, s.fields[uid])
 }
 
 // apiKey reads the ApiKey header in any spelling: a server canonicalizes it
@@ -373,24 +375,10 @@ func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 		return true
 	}
 	w.Header().Set("Allow", method)
-	writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+	jsonreply.Detail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	return false
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
-	writeDetail(w, http.StatusNotFound, "Not Found")
-}
-
-func writeDetail(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"detail": detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"detail":"Internal error."}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	jsonreply.Detail(w, http.StatusNotFound, "Not Found")
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
 const (
@@ -18,34 +20,17 @@ const (
 	fishIsland = "2db4edf3-5a74-4ef6-aa51-74f80c94c429"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	srv   *Server
 	login *httptest.Server
 	mrv   *httptest.Server
-	clock *clock
+	clock *simclock.Clock
 }
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := simclock.New(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	if o.Now == nil {
 		o.Now = c.Now
 	}

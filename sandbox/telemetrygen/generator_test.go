@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
 const (
@@ -25,23 +27,6 @@ var (
 	messageIDPattern = regexp.MustCompile(`^[0-9A-F]{64}$`)
 	timestampPattern = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type published struct {
 	topic   string
@@ -71,7 +56,7 @@ func (c *capture) take() []published {
 
 type harness struct {
 	g     *Generator
-	clock *fakeClock
+	clock *simclock.Clock
 	out   *capture
 	fleet *fleetList
 }
@@ -97,7 +82,7 @@ func (f *fleetList) set(vs []Vehicle) {
 
 func newHarness(o Options, fleet []Vehicle) *harness {
 	h := &harness{
-		clock: &fakeClock{t: time.Date(2022, 5, 1, 10, 33, 10, 0, time.UTC)},
+		clock: simclock.New(time.Date(2022, 5, 1, 10, 33, 10, 0, time.UTC)),
 		out:   &capture{},
 		fleet: &fleetList{list: fleet},
 	}
@@ -117,7 +102,7 @@ func newHarness(o Options, fleet []Vehicle) *harness {
 // step advances the model clock by dt and publishes n messages, as one
 // round of Run would.
 func (h *harness) step(n int, dt time.Duration) []published {
-	h.clock.Advance(dt)
+	h.clock.Add(dt)
 	h.g.refreshFleet(false)
 	h.g.publish(h.g.generate(n, h.clock.Now()))
 	return h.out.take()
@@ -868,7 +853,7 @@ func TestCommandIsNotOvertakenByAnOlderRound(t *testing.T) {
 		}
 		return nil
 	}
-	clock := &fakeClock{t: time.Date(2022, 5, 1, 10, 0, 0, 0, time.UTC)} // still: no phase change touches the locks
+	clock := simclock.New(time.Date(2022, 5, 1, 10, 0, 0, 0, time.UTC)) // still: no phase change touches the locks
 	g := New(Options{AppID: "APP", Rate: 2000, Seed: 5, FailureRate: -1, RedeliveryRate: -1, Now: clock.Now,
 		Fleet: func() []Vehicle { return testFleet[:1] }, Publish: publish})
 	if _, err := g.Apply(testFleet[0].VIN, "unlock_door"); err != nil {
