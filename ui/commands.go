@@ -142,8 +142,10 @@ type journalResult struct {
 	err     error
 }
 
-// journalTick asks for a fresh look at the journal.
-type journalTick struct{}
+// journalTick asks for a fresh look at the journal. seq is the look that
+// armed it: a later look (after a command's answer) arms its own, and this
+// one is then stale, so that one timer runs however many looks were made.
+type journalTick struct{ seq uint64 }
 
 func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
 	mk := func(prompt, placeholder string, limit int) textinput.Model {
@@ -280,6 +282,9 @@ func (m *Commands) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		m.mouse(msg)
 	case journalTick:
+		if msg.seq != m.journalSeq {
+			return m, nil
+		}
 		return m, m.loadJournal()
 	}
 	return m, nil
@@ -470,7 +475,7 @@ func (m *Commands) handle(env envelope) tea.Cmd {
 		if msg.err != nil {
 			m.journalErr = errorText(msg.err)
 		}
-		return m.c.after(journalEvery, journalTick{})
+		return m.c.after(journalEvery, journalTick{seq: env.seq})
 	case sendResult:
 		// The journal has just recorded this answer.
 		return tea.Batch(m.sent(env.seq, msg), m.loadJournal())
@@ -497,8 +502,7 @@ func (m *Commands) handle(env envelope) tea.Cmd {
 func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 	current := m.flow != nil && m.flow.seq == seq
 	if r.err != nil {
-		invalid := errors.Is(r.err, commands.ErrUnauthorized)
-		report := reportProvider("commands", r.err, invalid)
+		report := reportCommands(r.err)
 		if !current {
 			return report
 		}
@@ -520,7 +524,7 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 		}
 		return report
 	}
-	ok := reportProvider("commands", nil, false)
+	ok := reportCommands(nil)
 	if c := r.res.Command; c != nil {
 		e := m.record(r, *c)
 		if current {
@@ -540,6 +544,12 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 		return tea.Batch(ok, m.codeIn.Focus())
 	}
 	return ok
+}
+
+// reportCommands tells the status bar how a command API call went (err
+// nil: it succeeded).
+func reportCommands(err error) tea.Cmd {
+	return reportProvider("commands", err, errors.Is(err, commands.ErrUnauthorized))
 }
 
 func restartReason(err error) string {
@@ -605,7 +615,7 @@ func (m *Commands) polled(r statusResult) tea.Cmd {
 		if e.fails >= maxPollErrors || !transientStatusErr(r.err) {
 			e.done, e.ended, e.note = true, m.c.Now(), "stopped following: "+errorText(r.err)
 			m.finishFlow(e)
-			return reportProvider("commands", r.err, errors.Is(r.err, commands.ErrUnauthorized))
+			return reportCommands(r.err)
 		}
 		return m.schedulePoll(e)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/fleetdeck/fleetdeck/audit"
 )
 
@@ -77,5 +78,39 @@ func TestNoJournalNoSection(t *testing.T) {
 	m := started(t, newEnv(), 200, 50)
 	if strings.Contains(m.View(), "Journal") {
 		t.Fatal("a Journal section without a journal")
+	}
+}
+
+// Every look at the journal arms the next one; a look made for another
+// reason (a command's answer) must replace the pending timer, not add a
+// second one, or each command sent would add a poller for the session's life.
+func TestJournalKeepsOneTimer(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	log := &fakeAudit{}
+	e.opts.Audit = log
+	m := e.model(t)
+	var ticks []tea.Msg
+	short := m.c.timer
+	m.c.timer = func(d time.Duration, msg tea.Msg) tea.Cmd {
+		if _, ok := msg.(journalTick); ok {
+			ticks = append(ticks, msg)
+			return nil
+		}
+		return short(d, msg)
+	}
+	drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 50})
+	settle(t, m, m.Init())
+	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("left"), keyMsg("enter"))
+	armed := len(ticks)
+	if armed < 2 {
+		t.Fatalf("%d journal timers armed; want one per look (at least 2)", armed)
+	}
+	before := log.count()
+	for _, tick := range ticks[:armed] {
+		drive(t, m, tick)
+	}
+	if got := log.count() - before; got != 1 {
+		t.Fatalf("%d armed journal timers made %d looks; want 1", armed, got)
 	}
 }
