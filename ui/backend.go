@@ -77,37 +77,12 @@ func isNil(v any) bool {
 	return false
 }
 
-func nilFleet(f FleetService) FleetService {
-	if isNil(f) {
-		return nil
+// orNil turns a typed nil held by an interface into the nil interface, so
+// that a view given one is disabled like a view given nothing.
+func orNil[T any](v T) T {
+	if isNil(v) {
+		var none T
+		return none
 	}
-	return f
-}
-
-func nilCommands(c CommandService) CommandService {
-	if isNil(c) {
-		return nil
-	}
-	return c
-}
-
-func nilAudit(a AuditLog) AuditLog {
-	if isNil(a) {
-		return nil
-	}
-	return a
-}
-
-func nilTelemetry(t TelemetrySource) TelemetrySource {
-	if isNil(t) {
-		return nil
-	}
-	return t
-}
-
-func nilPlatform(p PlatformStatus) PlatformStatus {
-	if isNil(p) {
-		return nil
-	}
-	return p
+	return v
 }

@@ -223,16 +223,11 @@ func (m *Clearance) handle(env envelope) tea.Cmd {
 		if m.listInFlight <= env.seq {
 			m.listInFlight = 0
 		}
-		cmds := []tea.Cmd{m.schedulePoll()}
-		if msg.err != nil {
-			m.listErr = msg.err
-			cmds = append(cmds, reportProvider("fleet", msg.err, fleet.IsUnauthorized(msg.err)))
-			return tea.Batch(cmds...)
+		m.listErr = msg.err
+		if msg.err == nil {
+			m.apply(msg.vehicles, msg.at)
 		}
-		m.listErr = nil
-		m.apply(msg.vehicles, msg.at)
-		cmds = append(cmds, reportProvider("fleet", nil, false))
-		return tea.Batch(cmds...)
+		return tea.Batch(m.schedulePoll(), reportFleet(msg.err))
 	case formDone:
 		if env.seq != m.formSeq || m.form == nil {
 			return nil
@@ -251,9 +246,9 @@ func (m *Clearance) handle(env envelope) tea.Cmd {
 		m.busy = ""
 		m.showAddResult(msg)
 		if msg.err != nil {
-			return reportProvider("fleet", msg.err, fleet.IsUnauthorized(msg.err))
+			return reportFleet(msg.err)
 		}
-		return tea.Batch(reportProvider("fleet", nil, false), m.list())
+		return tea.Batch(reportFleet(nil), m.list())
 	case deleteResult:
 		if env.seq != m.mutSeq {
 			return nil
@@ -261,21 +256,24 @@ func (m *Clearance) handle(env envelope) tea.Cmd {
 		m.busy = ""
 		m.showDeleteResult(msg)
 		if msg.err != nil {
-			return reportProvider("fleet", msg.err, fleet.IsUnauthorized(msg.err))
+			return reportFleet(msg.err)
 		}
-		return tea.Batch(reportProvider("fleet", nil, false), m.list())
+		return tea.Batch(reportFleet(nil), m.list())
 	case eligibilityResult:
 		if env.seq != m.mutSeq {
 			return nil
 		}
 		m.busy = ""
 		m.showEligibility(msg)
-		if msg.err != nil {
-			return reportProvider("fleet", msg.err, fleet.IsUnauthorized(msg.err))
-		}
-		return reportProvider("fleet", nil, false)
+		return reportFleet(msg.err)
 	}
 	return nil
+}
+
+// reportFleet tells the status bar how a fleet call went (err nil: it
+// succeeded).
+func reportFleet(err error) tea.Cmd {
+	return reportProvider("fleet", err, fleet.IsUnauthorized(err))
 }
 
 // apply installs a fresh list, noting what changed since the last one.

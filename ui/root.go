@@ -119,13 +119,13 @@ func New(ctx context.Context, o Options) (*Model, error) {
 
 	m := &Model{c: c, production: o.Production, profile: o.Profile}
 	// Interfaces holding typed nil pointers are disabled too.
-	m.clearance = newClearance(c, nilFleet(o.Fleet), poll)
-	m.telemetry = newTelemetry(c, nilTelemetry(o.Telemetry))
-	m.commands = newCommands(c, nilCommands(o.Commands), nilAudit(o.Audit))
+	m.clearance = newClearance(c, orNil(o.Fleet), poll)
+	m.telemetry = newTelemetry(c, orNil(o.Telemetry))
+	m.commands = newCommands(c, orNil(o.Commands), orNil(o.Audit))
 	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands}
 	m.status = statusBar{
 		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production,
-		fleet: m.clearance.svc, tele: m.telemetry.src, platform: nilPlatform(o.Platform), commands: m.commands.svc != nil,
+		fleet: m.clearance.svc, tele: m.telemetry.src, platform: orNil(o.Platform), commands: m.commands.svc != nil,
 		user: o.User, role: o.Role,
 	}
 	m.status.refresh()

@@ -354,6 +354,9 @@ func vehicleLabel(v *stream.VehicleSummary) (string, string) {
 }
 
 func (m *Telemetry) stateLine() string {
+	if m.filtering {
+		return m.filter.View()
+	}
 	st := m.c.Styles
 	var parts []string
 	state := termsafe.String(m.state.String())
@@ -378,9 +381,6 @@ func (m *Telemetry) stateLine() string {
 	line := strings.Join(parts, " · ")
 	if m.paused {
 		line = st.Notice.Render("PAUSED") + " " + line
-	}
-	if m.filtering {
-		return m.filter.View()
 	}
 	if q := m.filter.Value(); q != "" {
 		line += st.Dim.Render(fmt.Sprintf(" · filter %q: %d", q, len(m.view)))
