@@ -56,6 +56,10 @@ func run(addr string, n, vehicles int, qos byte, app string, window int) error {
 	if qos > 1 {
 		return errors.New("qos must be 0 or 1")
 	}
+	// Each of these at 0 would divide by zero or wait forever for a slot.
+	if n < 1 || vehicles < 1 || window < 1 {
+		return errors.New("n, vehicles and window must be at least 1")
+	}
 	props := properties()
 	packets := make([][]byte, n)
 	size := 0
