@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
 // PipelineOptions configure a Pipeline. The source is the MQTT session
@@ -116,6 +118,9 @@ func (p *Pipeline) setState(s ConnState) {
 func (p *Pipeline) updateState(f func(ConnState) ConnState) {
 	p.stateMu.Lock()
 	s := f(p.state)
+	// Reasons quote errors, and errors can quote the network: every
+	// observer (the views, tail's stderr) gets them safe to draw.
+	s.Reason = termsafe.String(s.Reason)
 	if s.same(p.state) {
 		p.stateMu.Unlock()
 		return
