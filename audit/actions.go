@@ -9,6 +9,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/vin"
 )
 
 // The decorators below are the action layer the console and the CLI use:
@@ -92,15 +93,15 @@ func (f *FleetActions) add(ctx context.Context, vs []fleet.NewVehicle, do func(c
 	outs := make([]string, len(vs))
 	byVIN := make(map[string]fleet.AddResult, len(res))
 	for _, r := range res {
-		byVIN[normalizeVIN(r.VIN)] = r
+		byVIN[vin.Normalize(r.VIN)] = r
 	}
 	for i, nv := range vs {
 		var r fleet.AddResult
 		var ok bool
-		if len(res) == len(vs) && normalizeVIN(res[i].VIN) == normalizeVIN(nv.VIN) {
+		if len(res) == len(vs) && vin.Normalize(res[i].VIN) == vin.Normalize(nv.VIN) {
 			r, ok = res[i], true
 		} else {
-			r, ok = byVIN[normalizeVIN(nv.VIN)]
+			r, ok = byVIN[vin.Normalize(nv.VIN)]
 		}
 		switch {
 		case ok && r.Status == fleet.StatusError:

@@ -153,18 +153,7 @@ func (r row) entry() Entry {
 // clean makes a string fit for the journal: terminal-safe (it is printed by
 // `fleetdeck audit`) and bounded.
 func clean(s string, n int) string {
-	return clip(termsafe.String(s), n)
-}
-
-// clip shortens s to at most n bytes without splitting a rune.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	return termsafe.Clip(termsafe.String(s), n)
 }
 
 func (a Actor) clean() Actor {

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/fleetdeck/fleetdeck/vin"
 )
 
 // schemaVersion is PRAGMA user_version of a journal this code writes.
@@ -303,14 +305,14 @@ func chainHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
 	return lastSeq, lastHash, nil
 }
 
-// Intent records that actor is about to do action on vin (command: the
+// Intent records that actor is about to do action on VIN v (command: the
 // command's name, or for clearance a short description such as the brand)
 // and returns its Seq for Outcome. Call it before the request: when it
 // fails, do not send.
-func (j *Journal) Intent(ctx context.Context, actor Actor, action Action, vin, command string) (int64, error) {
-	seqs, err := j.appendEntries(ctx, []newEntry{{actor: actor, action: action, vin: normalizeVIN(vin), command: command, phase: PhaseIntent}}, nil)
+func (j *Journal) Intent(ctx context.Context, actor Actor, action Action, v, command string) (int64, error) {
+	seqs, err := j.appendEntries(ctx, []newEntry{{actor: actor, action: action, vin: vin.Normalize(v), command: command, phase: PhaseIntent}}, nil)
 	if err != nil {
-		return 0, fmt.Errorf("record intent %s %s: %w", action, clean(vin, maxField), err)
+		return 0, fmt.Errorf("record intent %s %s: %w", action, clean(v, maxField), err)
 	}
 	return seqs[0], nil
 }
@@ -320,7 +322,7 @@ func (j *Journal) Intent(ctx context.Context, actor Actor, action Action, vin, c
 func (j *Journal) intents(ctx context.Context, actor Actor, action Action, vins, what []string) ([]int64, error) {
 	es := make([]newEntry, len(vins))
 	for i, v := range vins {
-		es[i] = newEntry{actor: actor, action: action, vin: normalizeVIN(v), command: what[i], phase: PhaseIntent}
+		es[i] = newEntry{actor: actor, action: action, vin: vin.Normalize(v), command: what[i], phase: PhaseIntent}
 	}
 	seqs, err := j.appendEntries(ctx, es, nil)
 	if err != nil {
@@ -368,5 +370,3 @@ func (j *Journal) outcomes(ctx context.Context, actor Actor, refs []int64, outs,
 func afterTheFact(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 }
-
-func normalizeVIN(v string) string { return strings.ToUpper(strings.TrimSpace(v)) }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/vin"
 )
 
 // OutcomeUnknown is what a record without an outcome says: the process
@@ -99,7 +101,7 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	if f.VIN != "" {
 		where = append(where, "vin = ?")
-		args = append(args, normalizeVIN(f.VIN))
+		args = append(args, vin.Normalize(f.VIN))
 	}
 	limit := -1
 	if f.Limit > 0 {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
 // maxFinalDetail bounds the error detail kept with a final status.
@@ -21,7 +22,7 @@ const maxFinalDetail = 200
 func finalText(c commands.Command) string {
 	if c.Status == commands.StatusError {
 		if d := c.DetailText(); d != "" {
-			return "Error: " + clip(d, maxFinalDetail)
+			return "Error: " + termsafe.Clip(d, maxFinalDetail)
 		}
 		return "Error"
 	}

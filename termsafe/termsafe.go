@@ -69,6 +69,21 @@ func Safe(s string) bool {
 	return true
 }
 
+// Clip bounds s to n bytes, cut on a rune boundary and marked with "…" (so
+// the result may be up to n+3 bytes); s is returned as is when it fits.
+// Callers clip text that came from the network after String, so that an
+// error or a pane cannot be flooded.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n = max(n, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // skipEscape returns the index just past the escape sequence whose ESC byte
 // stood right before i.
 func skipEscape(s string, i int) int {

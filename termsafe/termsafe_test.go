@@ -70,3 +70,29 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exact", 5, "exact"},
+		{"abcdef", 3, "abc…"},
+		{"ação", 2, "a…"},  // "ç" is two bytes: the cut backs off to its start
+		{"ação", 3, "aç…"}, // ends exactly after "ç"
+		{"🚗🚗", 5, "🚗…"},    // a four-byte rune is not split
+		{"abc", 0, "…"},
+		{"abc", -1, "…"},
+	}
+	for _, tc := range tests {
+		got := Clip(tc.in, tc.n)
+		if got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("Clip(%q, %d) = %q: invalid UTF-8", tc.in, tc.n, got)
+		}
+	}
+}

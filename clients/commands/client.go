@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,8 +91,10 @@ func (c Client) String() string { return "commands.Client{" + c.baseURL + "}" }
 // GoString keeps the token out of %#v.
 func (c Client) GoString() string { return c.String() }
 
-// validCode reports whether code is exactly six ASCII digits.
-func validCode(code string) bool {
+// ValidCode reports whether code is a confirmation code as the first step
+// issues it: exactly six ASCII digits. Send refuses any other code before
+// sending; callers that take the code from an operator check it with this.
+func ValidCode(code string) bool {
 	if len(code) != 6 {
 		return false
 	}
@@ -128,7 +129,7 @@ func (c *Client) Send(ctx context.Context, vin, command, code string) (SendResul
 	body := Canonical(vin, command)
 	if code != "" {
 		code = strings.TrimSpace(code)
-		if !validCode(code) {
+		if !ValidCode(code) {
 			return SendResult{}, fmt.Errorf("%s: %w", what, ErrCodeFormat)
 		}
 		body = appendObject(nil, [][2]string{{"code", code}, {"command", command}, {"vin", vin}})
@@ -143,7 +144,7 @@ func (c *Client) Send(ctx context.Context, vin, command, code string) (SendResul
 	if err != nil {
 		return SendResult{}, fmt.Errorf("%s: %w", what, err)
 	}
-	res, err := parseSend(resp, vin, command)
+	res, err := parseSend(resp, vin, command, c.token, code)
 	if err != nil {
 		return SendResult{}, fmt.Errorf("%s: %w", what, err)
 	}
@@ -191,13 +192,14 @@ func decode(resp *httpapi.Response) (wireCommand, error) {
 }
 
 // failure turns a non-2xx answer into an error: a documented detail, an
-// undocumented one, a refused token, or an unexpected body.
-func failure(resp *httpapi.Response) error {
+// undocumented one, a refused token, or an unexpected body. secrets (the
+// token, a confirmation code) are blanked out of the server's text.
+func failure(resp *httpapi.Response, secrets ...string) error {
 	const tokenHint = "check token_file / FLEETDECK_COMMANDS_TOKEN"
 	authFailed := resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden
 	w, err := decode(resp)
 	if err == nil {
-		if de := detailError(resp.Status, w.Detail); de != nil {
+		if de := detailError(resp.Status, w.Detail, secrets...); de != nil {
 			if de.Kind == nil && authFailed {
 				// An undocumented detail on 401/403 ("Invalid token.") is about the token.
 				de.Kind, de.Hint = ErrUnauthorized, tokenHint
@@ -214,16 +216,16 @@ func failure(resp *httpapi.Response) error {
 	return httpapi.Unexpected(resp)
 }
 
-func parseSend(resp *httpapi.Response, vin, command string) (SendResult, error) {
+func parseSend(resp *httpapi.Response, vin, command string, secrets ...string) (SendResult, error) {
 	if resp.Status < 200 || resp.Status > 299 {
-		return SendResult{}, failure(resp)
+		return SendResult{}, failure(resp, secrets...)
 	}
 	w, err := decode(resp)
 	if err != nil {
 		return SendResult{}, err
 	}
 	if strings.TrimSpace(w.Status) == "" {
-		if de := detailError(resp.Status, w.Detail); de != nil {
+		if de := detailError(resp.Status, w.Detail, secrets...); de != nil {
 			return SendResult{}, de
 		}
 		return SendResult{}, httpapi.Unexpected(resp)
@@ -261,7 +263,7 @@ func (c *Client) Status(ctx context.Context, id string) (Command, error) {
 		return Command{}, fmt.Errorf("command status %s: %w", termsafe.String(id), err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return Command{}, fmt.Errorf("command status %s: %w", termsafe.String(id), failure(resp))
+		return Command{}, fmt.Errorf("command status %s: %w", termsafe.String(id), failure(resp, c.token))
 	}
 	w, err := decode(resp)
 	if err != nil {
@@ -308,7 +310,7 @@ func (c *Client) Follow(ctx context.Context, id string, each func(Command)) (Com
 				return cmd, nil
 			}
 		}
-		if err := c.sleep(ctx, jitter(wait)); err != nil {
+		if err := c.sleep(ctx, httpapi.Jitter(wait)); err != nil {
 			return last, fmt.Errorf("follow command %s: %w", termsafe.String(id), err)
 		}
 		wait = min(wait*2, c.pollMax)
@@ -330,12 +332,4 @@ func transient(err error) bool {
 		return de.Kind == nil && (de.HTTPStatus == http.StatusTooManyRequests || de.HTTPStatus >= 500)
 	}
 	return false
-}
-
-// jitter spreads d over ±20% so many consoles do not poll in step.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	return d*4/5 + rand.N(d*2/5+1)
 }

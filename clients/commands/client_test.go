@@ -554,3 +554,39 @@ func checkNoSecrets(t *testing.T, err error) {
 		t.Error("error text holds a secret")
 	}
 }
+
+func TestValidCode(t *testing.T) {
+	for _, code := range []string{"000000", "123456", "987654"} {
+		if !commands.ValidCode(code) {
+			t.Errorf("ValidCode(%q) = false", code)
+		}
+	}
+	for _, code := range []string{"", "12345", "1234567", "12a456", "１２３４５６", " 123456", "12 456", "-12345"} {
+		if commands.ValidCode(code) {
+			t.Errorf("ValidCode(%q) = true", code)
+		}
+	}
+}
+
+func TestErrorsBlankEchoedTokenAndCode(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r request) {
+		writeJSON(w, 400, `{"detail":"token `+testToken+` may not use code `+testCode+`"}`)
+	})
+	c := newClient(srv.URL)
+	_, sendErr := c.Send(context.Background(), "6AHFT68CKAF501652", "enable_ignition", testCode)
+	_, statusErr := c.Status(context.Background(), "cmd-1")
+	if sendErr != nil && strings.Contains(sendErr.Error(), testCode) {
+		t.Errorf("Send's error shows the code the server echoed: %v", sendErr)
+	}
+	for _, err := range []error{sendErr, statusErr} {
+		if err == nil {
+			t.Fatal("a 400 was accepted")
+		}
+		if strings.Contains(err.Error(), testToken) {
+			t.Errorf("error shows the token the server echoed: %v", err)
+		}
+		if !strings.Contains(err.Error(), httpapi.Redacted) {
+			t.Errorf("error lost the redaction marker: %v", err)
+		}
+	}
+}

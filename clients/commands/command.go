@@ -124,13 +124,13 @@ func (c Command) DetailText() string {
 	}
 	var s string
 	if d[0] == '"' && json.Unmarshal(d, &s) == nil {
-		return clip(termsafe.String(s), maxDetailText)
+		return termsafe.Clip(termsafe.String(s), maxDetailText)
 	}
 	var buf bytes.Buffer
 	if json.Compact(&buf, d) == nil {
-		return clip(termsafe.String(buf.String()), maxDetailText)
+		return termsafe.Clip(termsafe.String(buf.String()), maxDetailText)
 	}
-	return clip(termsafe.String(string(d)), maxDetailText)
+	return termsafe.Clip(termsafe.String(string(d)), maxDetailText)
 }
 
 // mobwayZone is the zone of mobway's "YYYY-MM-DD HH:MM:SS" timestamps.
@@ -155,15 +155,4 @@ func parseTime(s string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// clip shortens s to at most n bytes without splitting a rune.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

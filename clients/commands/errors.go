@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -129,15 +130,17 @@ func matchDetail(text string) (kind error, hint string) {
 // maxDetail bounds a server's error text in our errors.
 const maxDetail = 300
 
-// detailError builds the error for an answer that carries "detail". It
-// returns nil when the body has no usable detail.
-func detailError(status int, raw json.RawMessage) *DetailError {
+// detailError builds the error for an answer that carries "detail", with
+// secrets blanked out should the server echo one. It returns nil when the
+// body has no usable detail.
+func detailError(status int, raw json.RawMessage, secrets ...string) *DetailError {
 	text := detailString(raw)
 	if text == "" {
 		return nil
 	}
 	kind, hint := matchDetail(text)
-	return &DetailError{HTTPStatus: status, Kind: kind, Detail: clip(termsafe.String(text), maxDetail), Hint: hint}
+	detail := termsafe.Clip(termsafe.String(httpapi.Scrub(text, secrets...)), maxDetail)
+	return &DetailError{HTTPStatus: status, Kind: kind, Detail: detail, Hint: hint}
 }
 
 // detailString reads "detail" as mobway writes it (a string) or as a

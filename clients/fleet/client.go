@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
@@ -38,9 +37,6 @@ type Client struct {
 	maxWait     time.Duration
 	maxAttempts int
 	now         func() time.Time
-
-	mu       sync.Mutex
-	lastUsed Token
 }
 
 // Option configures a Client.
@@ -108,12 +104,10 @@ func NewFromConfig(cfg *config.Fleet, log *slog.Logger) (*Client, error) {
 // TokenValidUntil returns when the current token stops being valid, or zero
 // when there is none yet (for the status bar).
 func (c *Client) TokenValidUntil() time.Time {
-	if v, ok := c.ts.(interface{ ValidUntil() time.Time }); ok {
-		return v.ValidUntil()
+	if c.ts == nil {
+		return time.Time{}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lastUsed.ValidUntil
+	return c.ts.ValidUntil()
 }
 
 // call sends one request with a bearer token. A 401 invalidates the token
@@ -147,9 +141,6 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (*http
 			}
 			return nil, "", err
 		}
-		c.mu.Lock()
-		c.lastUsed = tok
-		c.mu.Unlock()
 		resp, err := c.hc.Do(ctx, httpapi.Request{
 			Method: method, URL: c.base + path, Body: payload, ContentType: ctype,
 			Header: http.Header{"Authorization": {"Bearer " + tok.Value}},

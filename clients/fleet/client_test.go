@@ -725,3 +725,24 @@ func TestTokenEndpoint429(t *testing.T) {
 		t.Errorf("auth calls %d, api calls %d; want 2 and 1", a, c)
 	}
 }
+
+func TestCheckVIN(t *testing.T) {
+	for _, tc := range []struct {
+		in, brand, want string
+		ok              bool
+	}{
+		{" wbadt43452g296403 ", "bmw", "WBADT43452G296403", true},
+		{"1HMSJBPPO6X2VVVP5", BrandSandbox, "1HMSJBPPO6X2VVVP5", true}, // an O: only the sandbox accepts it
+		{"1HMSJBPPO6X2VVVP5", "bmw", "", false},
+		{"1hmsjbppo6x2vvvp5", BrandSandbox, "1HMSJBPPO6X2VVVP5", true},
+		{"SHORT", BrandSandbox, "", false},
+	} {
+		got, err := checkVIN(tc.in, tc.brand)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("checkVIN(%q, %q) = %q, %v; want %q, ok=%v", tc.in, tc.brand, got, err, tc.want, tc.ok)
+		}
+		if err != nil && !errors.Is(err, vin.ErrInvalid) {
+			t.Errorf("checkVIN(%q, %q): %v does not wrap vin.ErrInvalid", tc.in, tc.brand, err)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/fleetdeck/fleetdeck/termsafe"
-	"github.com/fleetdeck/fleetdeck/vin"
 )
 
 type eligibilityRequest struct {
@@ -25,13 +24,9 @@ type eligibilityResponse struct {
 // Eligibility asks whether a vehicle can deliver data (POST /eligibility).
 func (c *Client) Eligibility(ctx context.Context, v, brand string) (Eligibility, error) {
 	brand = NormalizeBrand(brand)
-	v = vin.Normalize(v)
-	if brand != BrandSandbox || !vin.Plausible(v) {
-		r, err := vin.Check(v)
-		if err != nil {
-			return Eligibility{}, fmt.Errorf("eligibility: %w", err)
-		}
-		v = r.VIN
+	v, err := checkVIN(v, brand)
+	if err != nil {
+		return Eligibility{}, fmt.Errorf("eligibility: %w", err)
 	}
 	if brand == "" {
 		return Eligibility{}, fmt.Errorf("eligibility %s: brand is empty", v)

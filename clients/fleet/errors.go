@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
@@ -104,10 +103,6 @@ func hasStatus(err error, status int) bool {
 // maxText bounds every string taken from an error body.
 const maxText = 300
 
-// jwtLike matches anything shaped like a JWT, which a server might echo back
-// in an error detail.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
-
 // responseError turns a non-2xx response into an *APIError when the body is
 // the API's JSON ({"errors":[...]} or OAuth2's {"error","error_description"}),
 // else into httpapi's "unexpected response". Every secret passed in is
@@ -146,26 +141,9 @@ func responseError(resp *httpapi.Response, secrets ...string) error {
 }
 
 func scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, httpapi.Redacted)
-		}
-	}
-	s = jwtLike.ReplaceAllString(s, httpapi.Redacted)
-	return clip(strings.TrimSpace(termsafe.String(s)))
+	s = httpapi.Scrub(s, secrets...)
+	return termsafe.Clip(strings.TrimSpace(termsafe.String(s)), maxText)
 }
 
 // safe makes a string from the network fit for an error message.
-func safe(s string) string { return clip(termsafe.String(s)) }
-
-// clip bounds s to maxText bytes without splitting a UTF-8 sequence.
-func clip(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	i := maxText
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
-}
+func safe(s string) string { return termsafe.Clip(termsafe.String(s), maxText) }

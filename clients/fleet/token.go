@@ -37,6 +37,9 @@ type TokenSource interface {
 	// Invalidate drops the cached token if it is still stale (the value a
 	// request was rejected with), so the next Token call fetches a new one.
 	Invalidate(stale string)
+	// ValidUntil is the cached token's end of validity, zero without one
+	// (for the status bar).
+	ValidUntil() time.Time
 }
 
 // SourceOption configures a token source.
@@ -150,8 +153,7 @@ func (c *cache) Invalidate(stale string) {
 	}
 }
 
-// ValidUntil returns the cached token's end of validity, or zero when there
-// is no token.
+// ValidUntil implements TokenSource.
 func (c *cache) ValidUntil() time.Time {
 	return c.cached().ValidUntil
 }

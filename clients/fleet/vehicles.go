@@ -101,19 +101,28 @@ type addResponse struct {
 	} `json:"vehicles"`
 }
 
+// checkVIN normalizes v and checks it for a vehicle of brand (already
+// normalized). A check-digit mismatch is not an error: only North American
+// VINs must match. Sandbox VINs only need the shape of a VIN (High
+// Mobility's emulator hands out VINs with letters real ones never use).
+func checkVIN(v, brand string) (string, error) {
+	v = vin.Normalize(v)
+	if brand == BrandSandbox && vin.Plausible(v) {
+		return v, nil
+	}
+	r, err := vin.Check(v)
+	if err != nil {
+		return "", err
+	}
+	return r.VIN, nil
+}
+
 // prepare checks one vehicle locally and returns it as the API wants it.
-// A check-digit mismatch is not an error: only North American VINs must
-// match. Sandbox VINs only need the shape of a VIN (High Mobility's
-// emulator hands out VINs with letters real ones never use).
 func prepare(nv NewVehicle) (wireNewVehicle, error) {
 	brand := NormalizeBrand(nv.Brand)
-	v := vin.Normalize(nv.VIN)
-	if brand != BrandSandbox || !vin.Plausible(v) {
-		r, err := vin.Check(v)
-		if err != nil {
-			return wireNewVehicle{}, err
-		}
-		v = r.VIN
+	v, err := checkVIN(nv.VIN, brand)
+	if err != nil {
+		return wireNewVehicle{}, err
 	}
 	if brand == "" {
 		return wireNewVehicle{}, fmt.Errorf("%s: brand is empty", v)
@@ -177,7 +186,7 @@ func (c *Client) add(ctx context.Context, rows []wireNewVehicle) ([]AddResult, e
 		got[v] = AddResult{
 			VIN:         termsafe.String(v),
 			Status:      Status(termsafe.String(row.Status)),
-			Description: clip(termsafe.String(row.Description)),
+			Description: safe(row.Description),
 		}
 	}
 	out := make([]AddResult, len(rows))
@@ -211,7 +220,7 @@ func (c *Client) AddBatched(ctx context.Context, vs []NewVehicle, chunk int, pro
 	for i, nv := range vs {
 		w, err := prepare(nv)
 		if err != nil {
-			out[i] = AddResult{VIN: termsafe.String(vin.Normalize(nv.VIN)), Status: StatusError, Description: clip(err.Error())}
+			out[i] = AddResult{VIN: termsafe.String(vin.Normalize(nv.VIN)), Status: StatusError, Description: termsafe.Clip(err.Error(), maxText)}
 			continue
 		}
 		idx = append(idx, i)
@@ -234,7 +243,7 @@ func (c *Client) AddBatched(ctx context.Context, vs []NewVehicle, chunk int, pro
 		res, err := c.add(ctx, rows[start:end])
 		for j := start; j < end; j++ {
 			if err != nil {
-				out[idx[j]] = AddResult{VIN: rows[j].VIN, Status: StatusError, Description: clip(err.Error())}
+				out[idx[j]] = AddResult{VIN: rows[j].VIN, Status: StatusError, Description: termsafe.Clip(err.Error(), maxText)}
 			} else {
 				out[idx[j]] = res[j-start]
 			}

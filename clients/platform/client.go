@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -191,7 +190,7 @@ func (c *Client) get(ctx context.Context, path string) (*httpapi.Response, error
 		if attempt >= c.attempts {
 			return nil, ErrUnverified
 		}
-		d := jitter(wait)
+		d := httpapi.Jitter(wait)
 		if ra := httpapi.RetryAfter(resp.Header, time.Now()); ra > d {
 			d = min(ra, maxRetryAfter)
 		}
@@ -201,14 +200,6 @@ func (c *Client) get(ctx context.Context, path string) (*httpapi.Response, error
 		}
 		wait *= 2
 	}
-}
-
-// jitter spreads d over ±20% so many consoles do not retry in step.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	return d*4/5 + rand.N(d*2/5+1)
 }
 
 // wireCasing sends ApiKey spelled as document 003 writes it. net/http
@@ -228,9 +219,10 @@ func (w wireCasing) RoundTrip(r *http.Request) (*http.Response, error) {
 	return w.next.RoundTrip(r2)
 }
 
-// newHTTPClient is an httpapi client whose requests carry ApiKey with the
-// document's casing.
-func newHTTPClient(log *slog.Logger) *httpapi.Client {
+// HTTPClient returns the httpapi client NewFromConfig uses: its requests
+// carry the ApiKey header spelled as the document writes it. Login,
+// ListClients and CreateAPIToken accept any client.
+func HTTPClient(log *slog.Logger) *httpapi.Client {
 	return httpapi.New(httpapi.Options{
 		HTTPClient: &http.Client{Transport: wireCasing{next: http.DefaultTransport}},
 		Logger:     log,

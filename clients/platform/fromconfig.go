@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
 	"github.com/fleetdeck/fleetdeck/config"
 )
 
@@ -28,7 +27,7 @@ func NewFromConfig(cfg *config.Platform, log *slog.Logger, opts ...Option) (*Cli
 		}
 		return nil, fmt.Errorf("platform: %w", err)
 	}
-	return New(cfg.BaseURL, key, newHTTPClient(log), append([]Option{WithLogger(log)}, opts...)...), nil
+	return New(cfg.BaseURL, key, HTTPClient(log), append([]Option{WithLogger(log)}, opts...)...), nil
 }
 
 // SaveNewToken stores a freshly created API token at path, mode 0600 even
@@ -47,8 +46,3 @@ func SaveNewToken(path, token string) error {
 	}
 	return nil
 }
-
-// HTTPClient returns the httpapi client NewFromConfig uses: its requests
-// carry the ApiKey header spelled as the document writes it. Login,
-// ListClients and CreateAPIToken accept any client.
-func HTTPClient(log *slog.Logger) *httpapi.Client { return newHTTPClient(log) }

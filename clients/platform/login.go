@@ -155,24 +155,18 @@ func headerSafe(s string) bool {
 const maxMessage = 300
 
 // apiError explains a failed answer: the server's own message when it sent
-// one as JSON (sanitized, bounded, and with any of the given secrets
-// blanked out in case the server echoed them), else "unexpected response".
+// one as JSON (sanitized, bounded, and with the given secrets and anything
+// shaped like a JWT blanked out in case the server echoed them), else
+// "unexpected response".
 func apiError(resp *httpapi.Response, secrets ...string) error {
 	if resp.JSON() {
 		var m map[string]any
 		if json.Unmarshal(resp.Body, &m) == nil {
 			for _, k := range []string{"detail", "message", "error", "error_description", "title"} {
 				if s, isStr := m[k].(string); isStr && strings.TrimSpace(s) != "" {
-					for _, secret := range secrets {
-						if secret != "" {
-							s = strings.ReplaceAll(s, secret, httpapi.Redacted)
-						}
-					}
-					s = termsafe.String(strings.TrimSpace(s))
-					if len(s) > maxMessage {
-						s = s[:maxMessage] + "…"
-					}
-					return fmt.Errorf("HTTP %d: %s", resp.Status, strings.ToValidUTF8(s, ""))
+					s = httpapi.Scrub(s, secrets...)
+					s = termsafe.Clip(termsafe.String(strings.TrimSpace(s)), maxMessage)
+					return fmt.Errorf("HTTP %d: %s", resp.Status, s)
 				}
 			}
 		}

@@ -40,7 +40,7 @@ func TestApiKeyHeaderCasingOnTheWire(t *testing.T) {
 		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]")
 	}()
 
-	c := New("http://"+ln.Addr().String()+"/v1", "k-123", newHTTPClient(nil))
+	c := New("http://"+ln.Addr().String()+"/v1", "k-123", HTTPClient(nil))
 	if _, err := c.Fields(context.Background()); err != nil {
 		t.Fatal(err)
 	}

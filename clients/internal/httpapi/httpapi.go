@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strconv"
@@ -115,12 +116,15 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	start := time.Now()
 	resp, err := c.hc.Do(hr)
 	if err != nil {
-		c.log.Debug("http", "method", req.Method, "url", safeURL(req.URL), "err", err, "elapsed", time.Since(start))
+		// *url.Error's text quotes the whole URL, query string included:
+		// log and return only what it wraps.
+		inner := unwrapURLError(err)
+		c.log.Debug("http", "method", req.Method, "url", safeURL(req.URL), "err", inner, "elapsed", time.Since(start))
 		var ue interface{ Timeout() bool }
 		if errors.As(err, &ue) && ue.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 			return nil, &TransportError{Method: req.Method, URL: safeURL(req.URL), Err: ErrTimeout}
 		}
-		return nil, &TransportError{Method: req.Method, URL: safeURL(req.URL), Err: unwrapURLError(err)}
+		return nil, &TransportError{Method: req.Method, URL: safeURL(req.URL), Err: inner}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
@@ -206,6 +210,15 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// Jitter spreads d over ±20%, so that many consoles polling or retrying the
+// same API do not do it in step.
+func Jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d*4/5 + rand.N(d*2/5+1)
 }
 
 func unwrapURLError(err error) error {

@@ -147,3 +147,54 @@ func TestSafeURL(t *testing.T) {
 		t.Errorf("safeURL = %q", got)
 	}
 }
+
+func TestJitterStaysWithinTwentyPercent(t *testing.T) {
+	d := time.Second
+	lo, hi := d*4/5, d*6/5
+	for range 200 {
+		if got := Jitter(d); got < lo || got > hi {
+			t.Fatalf("Jitter(%v) = %v, want within [%v, %v]", d, got, lo, hi)
+		}
+	}
+	if got := Jitter(0); got != 0 {
+		t.Errorf("Jitter(0) = %v", got)
+	}
+	if got := Jitter(-time.Second); got != -time.Second {
+		t.Errorf("Jitter(-1s) = %v", got)
+	}
+}
+
+func TestScrub(t *testing.T) {
+	jwt := "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+	got := Scrub("token tok-123 refused; assertion "+jwt+" invalid", "tok-123", "")
+	for _, s := range []string{"tok-123", jwt, "eyJ"} {
+		if strings.Contains(got, s) {
+			t.Errorf("Scrub kept %q: %s", s, got)
+		}
+	}
+	if !strings.Contains(got, "refused") || strings.Count(got, Redacted) != 2 {
+		t.Errorf("Scrub = %q, want the text with two %s", got, Redacted)
+	}
+	if got := Scrub("nothing secret here"); got != "nothing secret here" {
+		t.Errorf("Scrub changed plain text: %q", got)
+	}
+}
+
+func TestTransportFailureLogKeepsQueryOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	url := srv.URL
+	srv.Close() // nothing listens: the request fails without a response
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, err := New(Options{Logger: log}).Do(context.Background(), Request{Method: "GET", URL: url + "/x?api_key=query-secret"})
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a *TransportError", err)
+	}
+	if strings.Contains(err.Error(), "query-secret") || strings.Contains(buf.String(), "query-secret") {
+		t.Errorf("the query string reached the error or the log:\nerr: %v\nlog: %s", err, buf.String())
+	}
+	if !strings.Contains(buf.String(), "err=") {
+		t.Errorf("the failure was not logged: %s", buf.String())
+	}
+}

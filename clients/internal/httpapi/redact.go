@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -31,6 +32,22 @@ func RedactHeader(h http.Header) http.Header {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// jwtLike matches anything shaped like a JWT (an assertion, an idToken),
+// which a server might echo back in an error message.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+
+// Scrub returns s, a server's error text, with every non-empty secret and
+// anything shaped like a JWT replaced by Redacted: a server may echo what it
+// was sent.
+func Scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, Redacted)
+		}
+	}
+	return jwtLike.ReplaceAllString(s, Redacted)
 }
 
 // SecretKey reports whether a JSON or form field of this name holds a secret.
