@@ -181,6 +181,17 @@ func TestVehiclesFlow(t *testing.T) {
 		t.Errorf("second revoke: exit %d", r.code)
 	}
 	oneLine(t, r, "WBA5R1C51KAJ98123")
+	if n := strings.Count(r.stderr, "revoke WBA5R1C51KAJ98123"); n != 1 {
+		t.Errorf("second revoke names its action %d times, want once: %q", n, r.stderr)
+	}
+	r = run(t, "", "--config", cfg, "vehicles", "show", "WBADT43452G296403")
+	if r.code != ExitFailure {
+		t.Errorf("show of a VIN not in the fleet: exit %d", r.code)
+	}
+	oneLine(t, r, "404")
+	if n := strings.Count(r.stderr, "get WBADT43452G296403"); n != 1 {
+		t.Errorf("show names its action %d times, want once: %q", n, r.stderr)
+	}
 
 	r = run(t, "", "--config", cfg, "vehicles", "eligibility", "WBA5R1C51KAJ98123", "--brand", "bmw", "--json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"eligible"`) {
@@ -365,4 +376,19 @@ func TestMutationsAreJournaled(t *testing.T) {
 			t.Errorf("%s holds the confirmation code", filepath.Base(m))
 		}
 	}
+}
+
+func TestSandboxBrandTakesEmulatorVINs(t *testing.T) {
+	isolate(t)
+	_, cfg := startSandbox(t)
+	// Document 000's own VIN holds an O: fine for brand sandbox, not for bmw.
+	r := run(t, "", "--config", cfg, "vehicles", "eligibility", "1HMSJBPPO6X2VVVP5", "--brand", "sandbox")
+	if r.code != 0 {
+		t.Errorf("sandbox VIN with O: exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, "", "--config", cfg, "vehicles", "eligibility", "1HMSJBPPO6X2VVVP5", "--brand", "bmw")
+	if r.code != ExitFailure {
+		t.Errorf("bmw VIN with O: exit %d", r.code)
+	}
+	oneLine(t, r, "invalid VIN")
 }

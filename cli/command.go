@@ -106,7 +106,7 @@ again with --code CODE to execute it.
 			if strings.TrimSpace(command) == "" {
 				return usageError("command send: COMMAND must not be empty")
 			}
-			if cmd.Flags().Changed("code") && !validCode(code) {
+			if cmd.Flags().Changed("code") && !commands.ValidCode(code) {
 				return usageError("--code must be the 6 digits the first call printed")
 			}
 			c, err := app.commandsClient()
@@ -114,12 +114,13 @@ again with --code CODE to execute it.
 				return err
 			}
 			ctx := cmd.Context()
+			// The client's errors start "send COMMAND to VIN: ".
 			res, err := c.Send(ctx, v, command, code)
 			if err != nil {
 				if commands.RestartsFlow(err) {
-					return fmt.Errorf("send %s to %s: %w (run it again without --code for a new code)", command, v, err)
+					return fmt.Errorf("%w (run it again without --code for a new code)", err)
 				}
-				return fmt.Errorf("send %s to %s: %w", command, v, err)
+				return err
 			}
 			if conf := res.Confirmation; conf != nil {
 				if asJSON {
@@ -146,7 +147,7 @@ again with --code CODE to execute it.
 				}
 			})
 			if err != nil {
-				return fmt.Errorf("follow command %s: %w", sent.ID, err)
+				return err // "follow …" already
 			}
 			return printCommand(app, final, asJSON)
 		},
@@ -155,18 +156,6 @@ again with --code CODE to execute it.
 	cmd.Flags().StringVar(&code, "code", "", "the 6-digit confirmation code (second step of ignition commands)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the command until Success or Error")
 	return cmd
-}
-
-func validCode(s string) bool {
-	if len(s) != 6 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // printCommand prints a command; a command that ended in Error is exit 1.
@@ -207,12 +196,12 @@ func newCommandStatusCmd(app *App) *cobra.Command {
 			}
 			var got commands.Command
 			if wait {
-				got, err = c.Follow(cmd.Context(), args[0], func(commands.Command) {})
+				got, err = c.Follow(cmd.Context(), args[0], nil)
 			} else {
 				got, err = c.Status(cmd.Context(), args[0])
 			}
 			if err != nil {
-				return fmt.Errorf("status of command %s: %w", termsafe.String(args[0]), err)
+				return err // "command status ID: …" or "follow …" already
 			}
 			return printCommand(app, got, asJSON)
 		},
