@@ -836,6 +836,10 @@ func (v *addValues) vehicle() (fleet.NewVehicle, error) {
 	return nv, nil
 }
 
+// maxOdometer bounds what the form takes (and keeps the sum from overflowing):
+// ten million kilometres or miles is beyond any road vehicle.
+const maxOdometer = 10_000_000
+
 func parseOdometer(s string, required bool) (int64, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -850,6 +854,9 @@ func parseOdometer(s string, required bool) (int64, error) {
 			return 0, fmt.Errorf("odometer: whole number, digits only")
 		}
 		n = n*10 + int64(c-'0')
+		if n > maxOdometer {
+			return 0, fmt.Errorf("odometer: more than %d is not a vehicle's reading", maxOdometer)
+		}
 	}
 	return n, nil
 }

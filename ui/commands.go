@@ -411,7 +411,7 @@ func (m *Commands) acceptInput() tea.Cmd {
 		return m.send()
 	case inputCode:
 		code := m.codeIn.Value()
-		if len(code) != 6 {
+		if !commands.ValidCode(code) {
 			m.flow.note = "type all 6 digits of the code"
 			return nil
 		}

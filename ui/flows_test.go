@@ -647,3 +647,22 @@ func TestLateSendReplyDoesNotHijackTheFlow(t *testing.T) {
 	v = m.View()
 	mustContain(t, v, "code from the platform: 123456", "WBA12345678901234 lock_door        Success")
 }
+
+func TestParseOdometerBounds(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"45210", 45210, true}, {" 0 ", 0, true}, {"10000000", 10_000_000, true},
+		{"10000001", 0, false}, {"99999999999999999999", 0, false}, {"12a", 0, false}, {"-5", 0, false},
+	} {
+		n, err := parseOdometer(tc.in, true)
+		if (err == nil) != tc.ok || n != tc.want {
+			t.Errorf("parseOdometer(%q) = %d, %v", tc.in, n, err)
+		}
+	}
+	if _, err := parseOdometer("", true); err == nil {
+		t.Error("an empty required odometer was accepted")
+	}
+}
