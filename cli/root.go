@@ -66,6 +66,7 @@ type App struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	loadMu  sync.Mutex // held while the config (and maybe the sandbox) loads: one sandbox per process
 	mu      sync.Mutex
 	cfg     *config.Config
 	logger  *slog.Logger
@@ -123,6 +124,8 @@ func (a *App) Logger() *slog.Logger {
 // embedded sandbox (in a temp dir removed by Close) and loads the config the
 // sandbox wrote, so a newcomer gets a working fleet instead of an error.
 func (a *App) Config() (*config.Config, error) {
+	a.loadMu.Lock()
+	defer a.loadMu.Unlock()
 	a.mu.Lock()
 	if a.cfg != nil {
 		defer a.mu.Unlock()
