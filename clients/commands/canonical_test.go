@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
 
@@ -20,43 +19,27 @@ type vector struct {
 	Signature     string `json:"signature"`
 }
 
-const vectorsFile = "command_signature_vectors.json"
+// vectorsPath holds the Python-made vectors, kept in the repository (see
+// testdata/README.md). A missing file fails the test: the signer is
+// unverified without them.
+const vectorsPath = "testdata/command_signature_vectors.json"
 
-// loadVectors finds the Python-made vectors by walking up from the package
-// directory: testdata/ or shared/testdata/ at any level. Missing vectors
-// fail the test: the signer is unverified without them.
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
-	dir, err := os.Getwd()
+	data, err := os.ReadFile(vectorsPath)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("signature vectors: %v", err)
 	}
-	for {
-		for _, p := range []string{
-			filepath.Join(dir, "testdata", vectorsFile),
-			filepath.Join(dir, "shared", "testdata", vectorsFile),
-		} {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			var f struct {
-				Vectors []vector `json:"vectors"`
-			}
-			if err := json.Unmarshal(data, &f); err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if len(f.Vectors) == 0 {
-				t.Fatalf("%s: no vectors", p)
-			}
-			return f.Vectors
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s not found in testdata/ or shared/testdata/ of any parent directory", vectorsFile)
-		}
-		dir = parent
+	var f struct {
+		Vectors []vector `json:"vectors"`
 	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("%s: %v", vectorsPath, err)
+	}
+	if len(f.Vectors) < 10 {
+		t.Fatalf("%s: only %d vectors", vectorsPath, len(f.Vectors))
+	}
+	return f.Vectors
 }
 
 func TestCanonicalAndSignatureMatchPythonVectors(t *testing.T) {

@@ -169,10 +169,9 @@ type vector struct {
 
 func loadVectors(t *testing.T) []vector {
 	t.Helper()
-	raw, err := os.ReadFile("../../../shared/testdata/command_signature_vectors.json")
-	if err != nil {
-		raw, err = os.ReadFile("/work/shared/testdata/command_signature_vectors.json")
-	}
+	// The same Python-made vectors the client's signer is tested against
+	// (clients/commands/testdata/README.md says where they come from).
+	raw, err := os.ReadFile("../../clients/commands/testdata/command_signature_vectors.json")
 	if err != nil {
 		t.Fatalf("signature vectors: %v", err)
 	}
