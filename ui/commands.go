@@ -1,103 +1,62 @@
 package ui
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/termsafe"
-	"github.com/fleetdeck/fleetdeck/vin"
-)
-
-// flowPhase is where the command being sent stands.
-type flowPhase uint8
-
-const (
-	flowSending     flowPhase = iota // first (or only) step in flight
-	flowConfirm                      // waiting for the operator to type the code
-	flowSendingCode                  // second step in flight
-	flowFollowing                    // registered: polling its status
-	flowDone                         // ended: success, error, or refused
-)
-
-// Polling of a registered command: the first look soon, then backing off.
-const (
-	defaultPollFirst = 700 * time.Millisecond
-	defaultPollMax   = 5 * time.Second
-	maxPolls         = 200 // about a quarter of an hour at the slowest pace
-	maxPollErrors    = 5
-	maxHistory       = 100
 )
 
 const otherChoice = "other…"
 
-// Messages of the Commands pane (inside envelopes).
-type (
-	sendResult struct {
-		vin, command string
-		step         int
-		res          commands.SendResult
-		err          error
-	}
-	statusPoll   struct{ key uint64 }
-	statusResult struct {
-		key uint64
-		cmd commands.Command
-		err error
-	}
-)
-
-// sentCommand is one line of the history.
-type sentCommand struct {
-	key          uint64
-	id           string
-	vin, command string
-	status       commands.Status
-	detail       string
-	sent, ended  time.Time
-	polls, fails int
-	done         bool
-	note         string
+// cmdLayout is the Commands pane's geometry for its size, read by View and
+// the mouse: two pickers side by side, the flow area (where the prompts
+// appear too), then the history and the journal.
+type cmdLayout struct {
+	left, right int // widths of the vehicle and command lists
+	rightX      int // first column of the command list (after " │ ")
+	listTop     int // line of the first picker row
+	listRows    int
+	flowTop     int
+	flowH       int
+	restTop     int // history, then the journal
+	restH       int
 }
 
-type cmdFlow struct {
-	seq          uint64
-	vin, command string
-	phase        flowPhase
-	conf         *commands.Confirmation
-	note         string // why the flow restarted, or what the operator must fix
-	entry        *sentCommand
-	errText      string
-	hint         string
+func newCmdLayout(w, h int) cmdLayout {
+	// The command list gets room for "disable_ignition (code)", the
+	// vehicle list the rest (at least a VIN).
+	right := min(26, max(w-3-19, 6))
+	left := max(w-right-3, 6)
+	if w >= 90 {
+		left = w * 55 / 100
+		right = w - left - 3
+	}
+	l := cmdLayout{left: left, right: right, rightX: left + 3, listTop: 1, flowH: 6}
+	// The pickers get what is left after the flow area, two rules, their
+	// header and three lines of history, up to all seven commands.
+	l.listRows = clamp(h-12, 2, 7)
+	l.flowTop = l.listTop + l.listRows + 1
+	l.restTop = l.flowTop + l.flowH + 1
+	l.restH = max(h-l.restTop, 0)
+	return l
 }
-
-// input is which text input has the keys, if any.
-type inputKind uint8
-
-const (
-	inputNone inputKind = iota
-	inputVIN
-	inputCommand
-	inputCode
-	inputFilter
-)
 
 // Commands is the command panel: pick an approved vehicle and a command,
-// send it, follow it, confirm ignition commands by typing the code.
+// send it, follow it, confirm ignition commands by typing the code; the
+// audit journal below.
 type Commands struct {
 	c    *Common
 	svc  CommandService
 	w, h int
+	lay  cmdLayout
 
 	vehicles []fleet.Vehicle
 	vview    []int
@@ -105,15 +64,13 @@ type Commands struct {
 	names    []string
 	cwin     window
 	col      int // 0: vehicles, 1: commands
+	filter   filterInput
 
-	filter    textinput.Model
-	vinIn     textinput.Model
-	customIn  textinput.Model
-	codeIn    textinput.Model
-	input     inputKind
 	typedVIN  string
 	customCmd string
 
+	// prompts are the VIN, command and code prompts, drawn in the flow area.
+	prompts  overlays
 	flow     *cmdFlow
 	history  []*sentCommand // newest first
 	seq      uint64
@@ -122,46 +79,18 @@ type Commands struct {
 
 	pollFirst, pollMax time.Duration
 
-	// The audit journal's newest records, every operator's: refreshed after
-	// each answer from the command API and every journalEvery.
-	audit      AuditLog
-	journal    []audit.Record // oldest first, as Recent returns them
-	journalErr string
-	journalSeq uint64 // newest journal request; older replies are dropped
+	journal *journal // nil: no audit journal
 }
-
-// journalRows is how many records the panel asks for; journalEvery is how
-// often it looks again for other operators' actions.
-const (
-	journalRows  = 20
-	journalEvery = 10 * time.Second
-)
-
-type journalResult struct {
-	records []audit.Record
-	err     error
-}
-
-// journalTick asks for a fresh look at the journal. seq is the look that
-// armed it: a later look (after a command's answer) arms its own, and this
-// one is then stale, so that one timer runs however many looks were made.
-type journalTick struct{ seq uint64 }
 
 func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
-	mk := func(prompt, placeholder string, limit int) textinput.Model {
-		ti := textinput.New()
-		ti.Prompt, ti.Placeholder, ti.CharLimit = prompt, placeholder, limit
-		styleInput(&ti, c.Styles)
-		return ti
-	}
 	names := append(append([]string{}, commands.KnownCommands...), otherChoice)
 	m := &Commands{
-		c: c, svc: svc, names: names, audit: log,
-		filter:    mk("/ ", "filter VINs", 32),
-		vinIn:     mk("VIN: ", "17 characters", 17),
-		customIn:  mk("command: ", "as mobway names it", 64),
-		codeIn:    mk("code: ", "6 digits", 6),
+		c: c, svc: svc, names: names,
+		filter:    newFilter(c, "filter VINs", 32, c.Keys.Send),
 		pollFirst: defaultPollFirst, pollMax: defaultPollMax,
+	}
+	if log != nil {
+		m.journal = newJournal(c, log, paneCommands)
 	}
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Accent))
 	m.cwin.setCount(len(names))
@@ -171,30 +100,28 @@ func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
 
 func (m *Commands) Init() tea.Cmd { return m.loadJournal() }
 
-// loadJournal reads the journal's newest records in the background.
+// loadJournal has the journal look again (after a command's answer, which
+// the journal has just recorded).
 func (m *Commands) loadJournal() tea.Cmd {
-	if m.audit == nil {
+	if m.journal == nil {
 		return nil
 	}
-	m.journalSeq++
-	log := m.audit
-	return m.c.call(paneCommands, m.journalSeq, 5*time.Second, func(ctx context.Context) tea.Msg {
-		rs, err := log.Recent(ctx, journalRows)
-		return journalResult{records: rs, err: err}
-	})
+	return m.journal.load()
 }
 
 func (m *Commands) SetSize(w, h int) {
 	m.w, m.h = w, h
-	lh := m.listRows()
-	m.vwin.setHeight(lh)
-	m.cwin.setHeight(lh)
-	for _, ti := range []*textinput.Model{&m.filter, &m.vinIn, &m.customIn, &m.codeIn} {
-		ti.Width = max(w-12, 6)
+	m.lay = newCmdLayout(w, h)
+	m.vwin.setHeight(m.lay.listRows)
+	m.cwin.setHeight(m.lay.listRows)
+	m.filter.setWidth(w - 12)
+	m.prompts.setSize(w, m.lay.flowH)
+	if m.journal != nil {
+		m.journal.SetSize(w, max(m.lay.restH-min(2, m.lay.restH), 0))
 	}
 }
 
-func (m *Commands) Capturing() bool { return m.input != inputNone }
+func (m *Commands) Capturing() bool { return m.filter.active || m.prompts.capturing() }
 
 // SetVehicles replaces the approved vehicles offered (from Clearance).
 func (m *Commands) SetVehicles(vs []fleet.Vehicle) {
@@ -210,7 +137,7 @@ func (m *Commands) SetVehicles(vs []fleet.Vehicle) {
 
 // refilter rebuilds the vehicle list; the last row (-1) types a VIN.
 func (m *Commands) refilter() {
-	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	q := m.filter.match()
 	m.vview = m.vview[:0]
 	for i := range m.vehicles {
 		if q == "" || strings.Contains(strings.ToLower(m.vehicles[i].VIN+" "+m.vehicles[i].Brand), q) {
@@ -281,23 +208,53 @@ func (m *Commands) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, m.startSpinner())
 	case tea.MouseMsg:
 		m.mouse(msg)
-	case journalTick:
-		if msg.seq != m.journalSeq {
-			return m, nil
-		}
-		return m, m.loadJournal()
+		return m, nil
+	}
+	// A widget's own message belongs to what has the keys.
+	if m.prompts.active() {
+		return m, m.prompts.update(msg)
+	}
+	if m.filter.active {
+		return m, m.filter.update(msg)
 	}
 	return m, nil
 }
 
+func (m *Commands) handle(env envelope) tea.Cmd {
+	if m.journal != nil && m.journal.handles(env.msg) {
+		return m.journal.update(env)
+	}
+	switch msg := env.msg.(type) {
+	case sendResult:
+		// The journal has just recorded this answer.
+		return tea.Batch(m.sent(env.seq, msg), m.loadJournal())
+	case statusPoll:
+		return m.poll(msg.key)
+	case statusResult:
+		cmd := m.polled(msg)
+		if e := m.entry(msg.key); e != nil && e.done {
+			cmd = tea.Batch(cmd, m.loadJournal())
+		}
+		return cmd
+	}
+	return nil
+}
+
 func (m *Commands) key(msg tea.KeyMsg) tea.Cmd {
-	k := m.c.Keys
-	if m.input != inputNone {
-		return m.inputKey(msg)
+	if m.prompts.active() {
+		return m.prompts.update(msg)
+	}
+	if m.filter.active {
+		changed, cmd := m.filter.key(msg)
+		if changed {
+			m.refilter()
+		}
+		return cmd
 	}
 	if m.svc == nil {
 		return nil
 	}
+	k := m.c.Keys
 	lst := &m.vwin
 	if m.col == 1 {
 		lst = &m.cwin
@@ -306,8 +263,7 @@ func (m *Commands) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		if m.flow != nil && m.flow.phase != flowFollowing {
 			m.flow = nil
-		} else if m.filter.Value() != "" {
-			m.filter.SetValue("")
+		} else if m.filter.clear() {
 			m.refilter()
 		}
 	case key.Matches(msg, k.Send):
@@ -319,348 +275,17 @@ func (m *Commands) key(msg tea.KeyMsg) tea.Cmd {
 	case lst.navigate(msg, k): // moved the cursor
 	case key.Matches(msg, k.Filter):
 		m.col = 0
-		m.input = inputFilter
-		return m.filter.Focus()
+		return m.filter.focus()
 	}
 	return nil
-}
-
-// inputKey feeds a text input; enter accepts, esc gives up.
-func (m *Commands) inputKey(msg tea.KeyMsg) tea.Cmd {
-	var ti *textinput.Model
-	switch m.input {
-	case inputFilter:
-		ti = &m.filter
-	case inputVIN:
-		ti = &m.vinIn
-	case inputCommand:
-		ti = &m.customIn
-	case inputCode:
-		ti = &m.codeIn
-	default:
-		return nil
-	}
-	switch msg.Type {
-	case tea.KeyEsc:
-		ti.Blur()
-		kind := m.input
-		m.input = inputNone
-		switch kind {
-		case inputCode:
-			// Abort the two-step flow: nothing was executed.
-			m.flow.phase, m.flow.conf = flowDone, nil
-			m.flow.errText, m.flow.hint, m.flow.note = "aborted: nothing was sent to the vehicle", "", ""
-			m.codeIn.Reset()
-		case inputFilter:
-			m.filter.SetValue("")
-			m.refilter()
-		}
-		return nil
-	case tea.KeyEnter:
-		return m.acceptInput()
-	}
-	if m.input == inputCode && msg.Type == tea.KeyRunes {
-		// Digits only: anything else is dropped before the input sees it.
-		digits := make([]rune, 0, len(msg.Runes))
-		for _, r := range msg.Runes {
-			if r >= '0' && r <= '9' {
-				digits = append(digits, r)
-			}
-		}
-		if len(digits) == 0 {
-			return nil
-		}
-		msg.Runes = digits
-	}
-	var cmd tea.Cmd
-	*ti, cmd = ti.Update(msg)
-	if m.input == inputFilter {
-		m.refilter()
-	}
-	if m.input == inputCode && m.flow != nil {
-		m.flow.note = ""
-	}
-	return cmd
-}
-
-func (m *Commands) acceptInput() tea.Cmd {
-	switch m.input {
-	case inputFilter:
-		m.filter.Blur()
-		m.input = inputNone
-		return nil
-	case inputVIN:
-		v := vin.Normalize(m.vinIn.Value())
-		if !vin.Plausible(v) {
-			m.vinIn.Err = errors.New("a VIN is 17 letters and digits")
-			return nil
-		}
-		m.vinIn.Err = nil
-		m.typedVIN = v
-		m.vinIn.Blur()
-		m.input = inputNone
-		return m.send()
-	case inputCommand:
-		c := strings.TrimSpace(m.customIn.Value())
-		if c == "" || !termsafe.Safe(c) {
-			return nil
-		}
-		m.customCmd = c
-		m.customIn.Blur()
-		m.input = inputNone
-		return m.send()
-	case inputCode:
-		code := m.codeIn.Value()
-		if !commands.ValidCode(code) {
-			m.flow.note = "type all 6 digits of the code"
-			return nil
-		}
-		m.codeIn.Blur()
-		m.codeIn.Reset()
-		m.input = inputNone
-		return m.sendStep(m.flow, 2, code)
-	}
-	return nil
-}
-
-// send starts the selected command on the selected vehicle, asking first
-// for whatever is missing (a typed VIN, a command name).
-func (m *Commands) send() tea.Cmd {
-	if m.c.ReadOnly {
-		m.flow = &cmdFlow{phase: flowDone, errText: "read-only session: sending commands is disabled"}
-		return nil
-	}
-	if m.flow != nil && (m.flow.phase == flowSending || m.flow.phase == flowSendingCode || m.flow.phase == flowConfirm) {
-		return nil
-	}
-	v := m.selectedVIN()
-	if v == "" {
-		m.input = inputVIN
-		m.vinIn.Reset()
-		return m.vinIn.Focus()
-	}
-	c := m.selectedCommand()
-	if c == "" {
-		m.input = inputCommand
-		m.customIn.Reset()
-		return m.customIn.Focus()
-	}
-	m.flow = &cmdFlow{vin: v, command: c}
-	return m.sendStep(m.flow, 1, "")
-}
-
-// sendStep sends step one (code "") or step two of f.
-func (m *Commands) sendStep(f *cmdFlow, step int, code string) tea.Cmd {
-	f.seq = m.nextSeq()
-	f.phase = flowSending
-	if step == 2 {
-		f.phase = flowSendingCode
-	}
-	f.conf = nil
-	svc, vinS, cmdS := m.svc, f.vin, f.command
-	m.c.Logger.Info("command send", "vin", vinS, "command", cmdS, "step", step)
-	return m.c.call(paneCommands, f.seq, commandTimeout, func(ctx context.Context) tea.Msg {
-		res, err := svc.Send(ctx, vinS, cmdS, code)
-		return sendResult{vin: vinS, command: cmdS, step: step, res: res, err: err}
-	})
-}
-
-func (m *Commands) handle(env envelope) tea.Cmd {
-	switch msg := env.msg.(type) {
-	case journalResult:
-		if env.seq != m.journalSeq {
-			return nil // a newer look is on its way
-		}
-		m.journal, m.journalErr = msg.records, ""
-		if msg.err != nil {
-			m.journalErr = errorText(msg.err)
-		}
-		return m.c.after(journalEvery, journalTick{seq: env.seq})
-	case sendResult:
-		// The journal has just recorded this answer.
-		return tea.Batch(m.sent(env.seq, msg), m.loadJournal())
-	case statusPoll:
-		e := m.entry(msg.key)
-		if e == nil || e.done {
-			return nil
-		}
-		svc, id, k := m.svc, e.id, e.key
-		return m.c.call(paneCommands, k, commandTimeout, func(ctx context.Context) tea.Msg {
-			cmd, err := svc.Status(ctx, id)
-			return statusResult{key: k, cmd: cmd, err: err}
-		})
-	case statusResult:
-		cmd := m.polled(msg)
-		if e := m.entry(msg.key); e != nil && e.done {
-			cmd = tea.Batch(cmd, m.loadJournal())
-		}
-		return cmd
-	}
-	return nil
-}
-
-func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
-	current := m.flow != nil && m.flow.seq == seq
-	if r.err != nil {
-		report := reportCommands(r.err)
-		if !current {
-			return report
-		}
-		f := m.flow
-		if r.step == 2 && commands.RestartsFlow(r.err) {
-			// The code was wrong or spent: say so, and ask for a new one.
-			f.note = "✗ " + restartReason(r.err) + " — new code requested, type it"
-			return tea.Batch(report, m.sendStep(f, 1, ""))
-		}
-		f.phase = flowDone
-		f.errText = errorText(r.err)
-		var de *commands.DetailError
-		if errors.As(r.err, &de) {
-			f.errText = termsafe.String(de.Detail)
-			if f.errText == "" && de.Kind != nil {
-				f.errText = de.Kind.Error()
-			}
-			f.hint = termsafe.String(de.Hint)
-		}
-		return report
-	}
-	ok := reportCommands(nil)
-	if c := r.res.Command; c != nil {
-		e := m.record(r, *c)
-		if current {
-			m.flow.entry = e
-			m.flow.phase = flowFollowing
-			if e.done {
-				m.flow.phase = flowDone
-			}
-		}
-		return tea.Batch(ok, m.schedulePoll(e))
-	}
-	if conf := r.res.Confirmation; conf != nil && current {
-		m.flow.phase = flowConfirm
-		m.flow.conf = conf
-		m.codeIn.Reset() // never pre-filled: the operator types it
-		m.input = inputCode
-		return tea.Batch(ok, m.codeIn.Focus())
-	}
-	return ok
-}
-
-// reportCommands tells the status bar how a command API call went (err
-// nil: it succeeded).
-func reportCommands(err error) tea.Cmd {
-	return reportProvider("commands", err, errors.Is(err, commands.ErrUnauthorized))
-}
-
-func restartReason(err error) string {
-	if errors.Is(err, commands.ErrConfirmationUsed) {
-		return "code already used (Confirmation already used)"
-	}
-	return "code not accepted (Confirmation invalid)"
-}
-
-// record adds a registered command to the history.
-func (m *Commands) record(r sendResult, c commands.Command) *sentCommand {
-	now := m.c.Now()
-	e := &sentCommand{
-		key: m.nextSeq(), id: termsafe.String(c.ID), vin: termsafe.String(r.vin), command: termsafe.String(r.command),
-		status: commands.Status(termsafe.String(string(c.Status))), detail: c.DetailText(), sent: now,
-	}
-	if !c.Created.IsZero() {
-		e.sent = c.Created
-	}
-	if c.Terminal() || c.ID == "" {
-		e.done, e.ended = true, now
-		if c.ID == "" && !c.Terminal() {
-			e.note = "no command id returned: its status cannot be followed"
-		}
-	}
-	m.history = append([]*sentCommand{e}, m.history...)
-	if len(m.history) > maxHistory {
-		m.history = m.history[:maxHistory]
-	}
-	return e
-}
-
-func (m *Commands) entry(k uint64) *sentCommand {
-	for _, h := range m.history {
-		if h.key == k {
-			return h
-		}
-	}
-	return nil
-}
-
-func (m *Commands) schedulePoll(e *sentCommand) tea.Cmd {
-	if e.done {
-		return nil
-	}
-	d := m.pollFirst
-	for i := 0; i < e.polls && d < m.pollMax; i++ {
-		d *= 2
-	}
-	d = min(d, m.pollMax)
-	k := e.key
-	return m.c.after(d, envelope{pane: paneCommands, seq: k, msg: statusPoll{key: k}})
-}
-
-func (m *Commands) polled(r statusResult) tea.Cmd {
-	e := m.entry(r.key)
-	if e == nil || e.done {
-		return nil
-	}
-	e.polls++
-	if r.err != nil {
-		e.fails++
-		if e.fails >= maxPollErrors || !transientStatusErr(r.err) {
-			e.done, e.ended, e.note = true, m.c.Now(), "stopped following: "+errorText(r.err)
-			m.finishFlow(e)
-			return reportCommands(r.err)
-		}
-		return m.schedulePoll(e)
-	}
-	e.fails = 0
-	e.status = commands.Status(termsafe.String(string(r.cmd.Status)))
-	if d := r.cmd.DetailText(); d != "" {
-		e.detail = d
-	}
-	if r.cmd.Terminal() {
-		e.done, e.ended = true, m.c.Now()
-		if !r.cmd.Updated.IsZero() {
-			e.ended = r.cmd.Updated
-		}
-		m.finishFlow(e)
-		return nil
-	}
-	if e.polls >= maxPolls {
-		e.done, e.ended, e.note = true, m.c.Now(), "still pending; stopped following (check with: fleetdeck command status "+e.id+")"
-		m.finishFlow(e)
-		return nil
-	}
-	return m.schedulePoll(e)
-}
-
-func transientStatusErr(err error) bool {
-	var de *commands.DetailError
-	if errors.As(err, &de) {
-		return de.Kind == nil && (de.HTTPStatus == 429 || de.HTTPStatus >= 500)
-	}
-	return true // transport errors, timeouts, unexpected bodies
-}
-
-func (m *Commands) finishFlow(e *sentCommand) {
-	if m.flow != nil && m.flow.entry == e {
-		m.flow.phase = flowDone
-	}
 }
 
 func (m *Commands) mouse(msg tea.MouseMsg) {
-	if m.input != inputNone || m.svc == nil {
+	if m.prompts.active() || m.filter.active || m.svc == nil {
 		return
 	}
-	leftW, _ := m.columns()
 	col := 0
-	if msg.X >= leftW+3 {
+	if msg.X >= m.lay.rightX {
 		col = 1
 	}
 	lst := &m.vwin
@@ -673,29 +298,13 @@ func (m *Commands) mouse(msg tea.MouseMsg) {
 	case msg.Button == tea.MouseButtonWheelDown:
 		lst.scroll(1)
 	case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
-		if lst.click(msg.Y - 1) {
+		if lst.click(msg.Y - m.lay.listTop) {
 			m.col = col
 		}
 	}
 }
 
 // --- view ------------------------------------------------------------------
-
-// listRows: the pickers get what is left after the flow area (6), two
-// rules, their header and three lines of history, up to all seven commands.
-func (m *Commands) listRows() int { return clamp(m.h-12, 2, 7) }
-
-// columns gives the command list room for "disable_ignition (code)" and the
-// vehicle list the rest.
-func (m *Commands) columns() (int, int) {
-	right := min(26, max(m.w-3-19, 6)) // the left keeps room for a VIN
-	left := max(m.w-right-3, 6)
-	if m.w >= 90 {
-		left = m.w * 55 / 100
-		right = m.w - left - 3
-	}
-	return left, right
-}
 
 func (m *Commands) View() string {
 	if m.w <= 0 || m.h <= 0 {
@@ -709,20 +318,27 @@ func (m *Commands) View() string {
 		}
 		return fit(st.Dim.Render("Commands disabled: no [commands] section in config"), m.w, m.h)
 	}
-	var lines []string
+	l := m.lay
+	ruleLine := st.Dim.Render(strings.Repeat("─", m.w))
+	lines := make([]string, 0, m.h)
 	lines = append(lines, m.pickers()...)
-	lines = append(lines, st.Dim.Render(strings.Repeat("─", m.w)))
-	flowH := 6
-	lines = append(lines, m.flowView(flowH)...)
-	lines = append(lines, st.Dim.Render(strings.Repeat("─", m.w)))
-	rest := m.h - len(lines)
-	if m.audit == nil {
+	lines = append(lines, ruleLine)
+	if top := m.prompts.top(); top != nil {
+		lines = append(lines, fitLines(strings.Split(top.View(), "\n"), l.flowH)...)
+	} else {
+		lines = append(lines, m.flowView(l.flowH)...)
+	}
+	lines = append(lines, ruleLine)
+	rest := l.restH
+	if m.journal == nil {
 		lines = append(lines, m.historyView(rest)...)
 		return fit(strings.Join(lines, "\n"), m.w, m.h)
 	}
 	histH := clamp(min(len(m.history)+1, rest/2), min(2, rest), rest)
 	lines = append(lines, fitLines(m.historyView(histH), histH)...)
-	lines = append(lines, m.journalView(m.h-len(lines))...)
+	if jh := rest - histH; jh > 0 {
+		lines = append(lines, fitLines(strings.Split(m.journal.View(), "\n"), jh)...)
+	}
 	return fit(strings.Join(lines, "\n"), m.w, m.h)
 }
 
@@ -737,76 +353,9 @@ func fitLines(lines []string, h int) []string {
 	return lines
 }
 
-// journalView lists the audit journal's newest records, newest first: who
-// did what to which vehicle, and how it ended ("outcome unknown" when the
-// process died between the request and its answer). Wide panes give a record
-// one line; narrow ones give it two, the outcome under the action.
-func (m *Commands) journalView(h int) []string {
-	st := m.c.Styles
-	if h <= 0 {
-		return nil
-	}
-	out := []string{st.Header.Render("Journal") + st.Dim.Render(" (every operator, newest first)")}
-	if m.journalErr != "" {
-		out = append(out, "  "+st.Error.Render(truncate(m.journalErr, m.w-2)))
-	}
-	if len(m.journal) == 0 && m.journalErr == "" {
-		out = append(out, st.Dim.Render("  no actions recorded yet"))
-	}
-	const actorW, actionW, vinW = 10, 26, 17
-	wide := m.w >= 8+1+actorW+1+actionW+1+vinW+1+20
-	for i := len(m.journal) - 1; i >= 0 && len(out) < h; i-- {
-		r := m.journal[i]
-		what := journalAction(r.Action)
-		if r.Command != "" {
-			what += " " + termsafe.String(r.Command)
-		}
-		result := r.Result()
-		if id := r.AcceptedID(); len(id) > 8 {
-			result = strings.Replace(result, id, id[:8], 1) // the UUID's head is enough to tell them apart
-		}
-		result = termsafe.String(result)
-		style := st.Dim
-		if !r.Known() {
-			style = st.Warning
-		}
-		head := r.At.In(m.c.zone()).Format("15:04:05") + " " + pad(abbrev(termsafe.String(r.Actor.User), actorW-1), actorW) + " "
-		if wide {
-			line := head + pad(abbrev(what, actionW-1), actionW) + " " + pad(termsafe.String(r.VIN), vinW) + " " + style.Render(result)
-			out = append(out, truncate(line, m.w))
-			continue
-		}
-		out = append(out, truncate(head+what+" "+termsafe.String(r.VIN), m.w))
-		if len(out) < h {
-			out = append(out, truncate("         → "+style.Render(result), m.w))
-		}
-	}
-	return out
-}
-
-// journalAction names a journal action as an operator would.
-func journalAction(a audit.Action) string {
-	switch a {
-	case audit.ActionClearanceAdd:
-		return "add"
-	case audit.ActionClearanceRevoke:
-		return "revoke"
-	case audit.ActionCommandConfirmation:
-		return "code for"
-	case audit.ActionCommandConfirm:
-		return "confirm"
-	case audit.ActionCommandSend:
-		return "send"
-	case audit.ActionCommandStatus:
-		return "status of"
-	}
-	return termsafe.String(string(a))
-}
-
 func (m *Commands) pickers() []string {
 	st := m.c.Styles
-	lw, rw := m.columns()
-	rows := m.listRows()
+	lw, rw := m.lay.left, m.lay.right
 	head := func(s string, focused bool, w int) string {
 		if focused {
 			return st.PaneTitleFocused.Render(pad(s, w))
@@ -814,16 +363,16 @@ func (m *Commands) pickers() []string {
 		return st.Header.Render(pad(s, w))
 	}
 	vt := "Vehicle (approved)"
-	if q := m.filter.Value(); q != "" {
+	if q := m.filter.query(); q != "" {
 		vt += fmt.Sprintf(" /%s", q)
 	}
 	out := []string{head(vt, m.col == 0, lw) + " │ " + head("Command", m.col == 1, rw)}
-	if m.input == inputFilter {
+	if m.filter.active {
 		out[0] = pad(m.filter.View(), lw) + " │ " + head("Command", false, rw)
 	}
 	vs, ve := m.vwin.visible()
 	cs, ce := m.cwin.visible()
-	for i := 0; i < rows; i++ {
+	for i := 0; i < m.lay.listRows; i++ {
 		left, right := strings.Repeat(" ", lw), strings.Repeat(" ", rw)
 		if vi := vs + i; vi < ve {
 			label := m.typedVIN
@@ -847,15 +396,6 @@ func (m *Commands) pickers() []string {
 			right = m.pickRow(label, ci == m.cwin.cursor, m.col == 1, rw)
 		}
 		out = append(out, left+" │ "+right)
-	}
-	if m.input == inputVIN {
-		out = append(out, pad(m.vinIn.View(), m.w))
-		if m.vinIn.Err != nil {
-			out = append(out, st.Error.Render(m.vinIn.Err.Error()))
-		}
-	}
-	if m.input == inputCommand {
-		out = append(out, pad(m.customIn.View(), m.w))
 	}
 	return out
 }
@@ -892,14 +432,8 @@ func (m *Commands) flowView(h int) []string {
 		case flowSendingCode:
 			out = append(out, m.spin.View()+" sending "+title+" with the code")
 		case flowConfirm:
+			// The code prompt stands here while it is open.
 			out = append(out, st.Notice.Render("Confirmation required: ")+title)
-			msg := termsafe.String(f.conf.Message)
-			for _, l := range wrapText(msg, w-2, 2) {
-				out = append(out, "  "+l)
-			}
-			out = append(out, "  code from the platform: "+st.Code.Render(termsafe.String(f.conf.Code))+
-				st.Dim.Render("  — type it below to confirm, esc aborts"))
-			out = append(out, "  "+m.codeIn.View())
 		case flowFollowing:
 			s := "Pending"
 			if f.entry != nil {
@@ -913,13 +447,7 @@ func (m *Commands) flowView(h int) []string {
 			out = append(out, st.Warning.Render(truncate(f.note, w)))
 		}
 	}
-	if len(out) > h {
-		out = out[:h]
-	}
-	for len(out) < h {
-		out = append(out, "")
-	}
-	return out
+	return fitLines(out, h)
 }
 
 func (m *Commands) doneView(f *cmdFlow) []string {
@@ -1018,13 +546,13 @@ func (m *Commands) historyView(h int) []string {
 // --- help ------------------------------------------------------------------
 
 func (m *Commands) ShortHelp() []key.Binding {
-	k := m.c.Keys
-	switch m.input {
-	case inputCode:
-		return []key.Binding{withHelp(k.Send, "send with the code"), withHelp(k.Back, "abort")}
-	case inputVIN, inputCommand, inputFilter:
-		return []key.Binding{withHelp(k.Send, "accept"), withHelp(k.Back, "cancel")}
+	if m.prompts.active() {
+		return m.prompts.shortHelp()
 	}
+	if m.filter.active {
+		return m.filter.ShortHelp()
+	}
+	k := m.c.Keys
 	if m.c.ReadOnly {
 		return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Filter}
 	}

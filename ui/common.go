@@ -67,6 +67,8 @@ const (
 	paneTelemetry
 	paneCommands
 	paneCount
+	// paneModal addresses the console-wide overlay on top (its timers).
+	paneModal = paneCount
 )
 
 func (p paneID) String() string {
@@ -127,14 +129,22 @@ func (c *Common) after(d time.Duration, msg tea.Msg) tea.Cmd {
 	}
 }
 
+// provider names a service whose credentials the status bar reports.
+type provider uint8
+
+const (
+	providerFleet provider = iota
+	providerCommands
+)
+
 // providerMsg tells the status bar how the last call to a provider went.
 type providerMsg struct {
-	provider string // "fleet", "commands"
-	err      error  // nil: the call succeeded
-	invalid  bool   // the credentials were refused
+	provider provider
+	err      error // nil: the call succeeded
+	invalid  bool  // the credentials were refused
 }
 
-func reportProvider(provider string, err error, invalid bool) tea.Cmd {
+func reportProvider(provider provider, err error, invalid bool) tea.Cmd {
 	return func() tea.Msg { return providerMsg{provider: provider, err: err, invalid: invalid} }
 }
 

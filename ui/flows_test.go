@@ -201,7 +201,7 @@ func TestAddMercedesNeedsOdometer(t *testing.T) {
 	e := newEnv()
 	m := started(t, e, 80, 24)
 	drive(t, m, keyMsg("a"))
-	if m.clearance.form == nil {
+	if _, ok := m.clearance.overlays.top().(*formOverlay); !ok {
 		t.Fatalf("a should open the add form:\n%s", m.View())
 	}
 	drive(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("WDD2221231A123456")})
@@ -212,7 +212,7 @@ func TestAddMercedesNeedsOdometer(t *testing.T) {
 	// Enter on an empty odometer: refused, nothing sent.
 	drive(t, m, keyMsg("enter"))
 	mustContain(t, m.View(), "required for Mercedes-Benz")
-	if m.clearance.form == nil {
+	if _, ok := m.clearance.overlays.top().(*formOverlay); !ok {
 		t.Fatal("the form must not submit without an odometer")
 	}
 	if _, added, _ := e.fleet.calls(); len(added) != 0 {
@@ -261,7 +261,7 @@ func TestAddFormRefusesInvalidVIN(t *testing.T) {
 		t.Fatalf("invalid VIN sent: %+v", added)
 	}
 	drive(t, m, keyMsg("esc"))
-	if m.clearance.form != nil {
+	if m.clearance.overlays.active() {
 		t.Fatal("esc should close the form")
 	}
 }
@@ -356,7 +356,7 @@ func TestIgnitionTwoStepWrongThenRightCode(t *testing.T) {
 	v := m.View()
 	mustContain(t, v, "Confirmation required", "enable_ignition → 1FTFW1ET5DFC10312",
 		"Atenção: o veículo será ligado. Confirme com o código.", "code from the platform: 123456")
-	if got := m.commands.codeIn.Value(); got != "" {
+	if got := codeTyped(t, m); got != "" {
 		t.Fatalf("the code input must start empty, has %q", got)
 	}
 	if !m.commands.Capturing() {
@@ -366,12 +366,12 @@ func TestIgnitionTwoStepWrongThenRightCode(t *testing.T) {
 	drive(t, m, keyMsg("enter"))
 	v = m.View()
 	mustContain(t, v, "✗ code not accepted (Confirmation invalid) — new code requested, type it", "code from the platform: 654321")
-	if got := m.commands.codeIn.Value(); got != "" {
+	if got := codeTyped(t, m); got != "" {
 		t.Fatalf("after a restart the input must be empty, has %q", got)
 	}
 	// Letters are dropped; at most six digits are taken.
 	typeText(t, m, "x65a4321")
-	if got := m.commands.codeIn.Value(); got != "654321" {
+	if got := codeTyped(t, m); got != "654321" {
 		t.Fatalf("code input = %q", got)
 	}
 	drive(t, m, keyMsg("enter"))
@@ -420,7 +420,7 @@ func TestCommandToTypedVIN(t *testing.T) {
 	e := newEnv()
 	m := started(t, e, 80, 24)
 	drive(t, m, keyMsg("3"), keyMsg("G"), keyMsg("enter")) // "other VIN…"
-	if m.commands.input != inputVIN {
+	if !strings.Contains(m.View(), "VIN: ") || !m.commands.Capturing() {
 		t.Fatalf("expected the VIN input:\n%s", m.View())
 	}
 	typeText(t, m, "wba12345678901234")
@@ -454,7 +454,7 @@ func TestTabsAndFocus(t *testing.T) {
 		mustContain(t, m.View(), step.want)
 	}
 	// Mouse: a click on a tab focuses it.
-	drive(t, m, tea.MouseMsg{X: m.tabX[2][0] + 1, Y: 0, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	drive(t, m, tea.MouseMsg{X: m.tabs()[2].x0 + 1, Y: 0, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
 	mustContain(t, m.View(), "[3 Commands]")
 }
 
@@ -621,7 +621,7 @@ func TestMouseSelectsAndScrolls(t *testing.T) {
 	mustNotContain(t, m.View(), "WBA00000000000029")
 	// In the wide layout a click lands in the pane under the pointer.
 	drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 50})
-	x := m.paneX[paneTelemetry][0] + 3
+	x := m.lay.box[paneTelemetry].x + 3
 	drive(t, m, tea.MouseMsg{X: x, Y: 1 + 1 + 2 + 1, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
 	if m.focus != paneTelemetry || m.telemetry.vwin.cursor != 1 {
 		t.Fatalf("focus %v, telemetry row %d", m.focus, m.telemetry.vwin.cursor)
@@ -665,4 +665,14 @@ func TestParseOdometerBounds(t *testing.T) {
 	if _, err := parseOdometer("", true); err == nil {
 		t.Error("an empty required odometer was accepted")
 	}
+}
+
+// codeTyped is what the open code prompt holds.
+func codeTyped(t *testing.T, m *Model) string {
+	t.Helper()
+	p, ok := m.commands.prompts.top().(*prompt)
+	if !ok {
+		t.Fatalf("no code prompt open:\n%s", m.View())
+	}
+	return p.value()
 }

@@ -93,7 +93,10 @@ func TestJournalKeepsOneTimer(t *testing.T) {
 	var ticks []tea.Msg
 	short := m.c.timer
 	m.c.timer = func(d time.Duration, msg tea.Msg) tea.Cmd {
-		if _, ok := msg.(journalTick); ok {
+		if env, ok := msg.(envelope); ok && env.pane == paneCommands {
+			if _, ok := env.msg.(journalTick); !ok {
+				return short(d, msg)
+			}
 			ticks = append(ticks, msg)
 			return nil
 		}

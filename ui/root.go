@@ -58,6 +58,53 @@ const (
 // clockMsg refreshes ages and countdowns, once a second.
 type clockMsg struct{}
 
+// rect is an area of the screen, in cells from its top left corner.
+type rect struct{ x, y, w, h int }
+
+func (r rect) contains(x, y int) bool {
+	return x >= r.x && x < r.x+r.w && y >= r.y && y < r.y+r.h
+}
+
+// rootLayout is the screen's geometry for its size, computed on resize and
+// read by View and the mouse (screen coordinates, the production frame
+// included).
+type rootLayout struct {
+	frame    int  // 1 when the production frame surrounds the screen
+	iw, ih   int  // inside the frame
+	tooSmall bool // below the minimum: View says so and nothing else
+	wide     bool // all panes side by side, each in a box
+	body     rect // between the tab bar and the status bar
+	// box is the area each pane owns (its border included in the wide
+	// layout); content is where the pane itself draws.
+	box, content [paneCount]rect
+}
+
+func newRootLayout(w, h int, production bool) rootLayout {
+	var l rootLayout
+	if production {
+		l.frame = 1
+	}
+	l.iw, l.ih = w-2*l.frame, h-2*l.frame
+	l.tooSmall = l.iw < minUsableWidth || l.ih < minUsableHeight
+	l.body = rect{x: l.frame, y: l.frame + 1, w: max(l.iw, 0), h: max(l.ih-3, 1)}
+	l.wide = l.iw >= wideWidth
+	if !l.wide {
+		for i := range l.box {
+			l.box[i], l.content[i] = l.body, l.body
+		}
+		return l
+	}
+	widths := [paneCount]int{l.iw * 36 / 100, l.iw * 38 / 100, 0}
+	widths[2] = l.iw - widths[0] - widths[1]
+	x := l.body.x
+	for i, w := range widths {
+		l.box[i] = rect{x: x, y: l.body.y, w: w, h: l.body.h}
+		l.content[i] = rect{x: x + 1, y: l.body.y + 1, w: max(w-2, 1), h: max(l.body.h-2, 1)}
+		x += w
+	}
+	return l
+}
+
 // Model is the root of the console. It implements tea.Model.
 type Model struct {
 	c *Common
@@ -66,6 +113,8 @@ type Model struct {
 	telemetry *Telemetry
 	commands  *Commands
 	panes     [paneCount]component
+	// modals are console-wide overlays, drawn over every pane.
+	modals overlays
 
 	status   statusBar
 	help     help.Model
@@ -73,17 +122,10 @@ type Model struct {
 	focus    paneID
 
 	w, h       int
+	lay        rootLayout
 	production bool
 	profile    string
 	approvedV  uint64
-
-	// geometry of the last layout, for the mouse
-	frame   int
-	bodyTop int
-	bodyH   int
-	paneX   [paneCount][2]int
-	tabX    [paneCount][2]int
-	wide    bool
 }
 
 // New builds the console. It fails only on a bad [keys] table.
@@ -125,8 +167,11 @@ func New(ctx context.Context, o Options) (*Model, error) {
 	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands}
 	m.status = statusBar{
 		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production,
-		fleet: m.clearance.svc, tele: m.telemetry.src, platform: orNil(o.Platform), commands: m.commands.svc != nil,
+		fleet: m.clearance.svc, platform: orNil(o.Platform), commands: m.commands.svc != nil,
 		user: o.User, role: o.Role,
+	}
+	if m.telemetry.src != nil {
+		m.status.broker = m.telemetry.broker
 	}
 	m.status.refresh()
 	m.help = help.New()
@@ -165,23 +210,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case providerMsg:
 		m.status.provider(msg)
 		return m, nil
-	case brokerMsg:
-		m.status.setBroker(msg.text, msg.ok)
-		return m, nil
+	case openModalMsg:
+		return m, m.modals.open(msg.ov)
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	case tea.MouseMsg:
 		return m, m.mouse(msg)
 	case envelope:
+		if msg.pane == paneModal {
+			return m, m.modals.update(msg)
+		}
 		if msg.pane >= paneCount {
 			return m, nil
 		}
 		cmd := m.update(msg.pane, msg)
-		return m, tea.Batch(cmd, m.syncApproved())
+		if msg.pane == paneClearance {
+			m.syncApproved()
+		}
+		return m, cmd
 	}
 	// Messages of the widgets inside the panes (huh, spinner, textinput)
-	// carry no envelope: every pane gets them and ignores what is not its own.
-	var cmds []tea.Cmd
+	// carry no envelope: every pane and the top console-wide overlay get
+	// them, and each ignores what is not its own.
+	cmds := []tea.Cmd{m.modals.update(msg)}
 	for i := range m.panes {
 		cmds = append(cmds, m.update(paneID(i), msg))
 	}
@@ -193,20 +244,28 @@ func (m *Model) update(p paneID, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// syncApproved hands Clearance's approved vehicles to the Commands pane.
-func (m *Model) syncApproved() tea.Cmd {
+// syncApproved hands Clearance's approved vehicles to the Commands pane
+// when they changed.
+func (m *Model) syncApproved() {
 	vs, v := m.clearance.Approved()
 	if v != m.approvedV {
 		m.approvedV = v
 		m.commands.SetVehicles(vs)
 	}
-	return nil
 }
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
 	if msg.Type == tea.KeyCtrlC {
 		return tea.Quit
+	}
+	if m.modals.active() {
+		// A console-wide overlay has every key; one that does not capture
+		// leaves quit to the console.
+		if !m.modals.capturing() && key.Matches(msg, k.Quit) {
+			return tea.Quit
+		}
+		return m.modals.update(msg)
 	}
 	pane := m.panes[m.focus]
 	if pane.Capturing() {
@@ -226,109 +285,97 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.showHelp = true
 		return nil
 	case key.Matches(msg, k.NextPane):
-		m.setFocus((m.focus + 1) % paneCount)
+		m.focus = (m.focus + 1) % paneCount
 		return nil
 	case key.Matches(msg, k.PrevPane):
-		m.setFocus((m.focus + paneCount - 1) % paneCount)
+		m.focus = (m.focus + paneCount - 1) % paneCount
 		return nil
 	case key.Matches(msg, k.PaneClearance):
-		m.setFocus(paneClearance)
+		m.focus = paneClearance
 		return nil
 	case key.Matches(msg, k.PaneTelemetry):
-		m.setFocus(paneTelemetry)
+		m.focus = paneTelemetry
 		return nil
 	case key.Matches(msg, k.PaneCommands):
-		m.setFocus(paneCommands)
+		m.focus = paneCommands
 		return nil
 	}
 	return m.update(m.focus, msg)
 }
 
-func (m *Model) setFocus(p paneID) {
-	m.focus = p
-}
-
 func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
-	y := msg.Y - m.frame
-	x := msg.X - m.frame
-	if y == 0 && msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
-		for i, r := range m.tabX {
-			if x >= r[0] && x < r[1] {
-				m.setFocus(paneID(i))
+	l := m.lay
+	if l.tooSmall {
+		return nil
+	}
+	press := msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft
+	if msg.Y == l.frame && press && !m.modals.active() {
+		for _, t := range m.tabs() {
+			if x := msg.X - l.frame; x >= t.x0 && x < t.x1 {
+				m.focus = t.pane
 			}
 		}
 		return nil
 	}
-	if m.showHelp || y < m.bodyTop-m.frame || y >= m.bodyTop-m.frame+m.bodyH {
+	if !l.body.contains(msg.X, msg.Y) {
+		return nil
+	}
+	if m.modals.active() {
+		local := msg
+		local.X, local.Y = msg.X-l.body.x, msg.Y-l.body.y
+		return m.modals.update(local)
+	}
+	if m.showHelp {
 		return nil
 	}
 	target := m.focus
-	local := msg
-	local.Y = y - (m.bodyTop - m.frame)
-	local.X = x
-	if m.wide {
-		for i, r := range m.paneX {
-			if x >= r[0] && x < r[1] {
+	if l.wide {
+		for i, b := range l.box {
+			if b.contains(msg.X, msg.Y) {
 				target = paneID(i)
-				local.X = x - r[0] - 1
-				local.Y--
 			}
 		}
 	}
-	if msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft {
-		m.setFocus(target)
+	if press {
+		m.focus = target
 	}
 	if m.panes[target].Capturing() && target != m.focus {
 		return nil
 	}
+	local := msg
+	local.X, local.Y = msg.X-l.content[target].x, msg.Y-l.content[target].y
 	return m.update(target, local)
 }
 
 // resize lays the screen out for the current size and tells every pane.
 func (m *Model) resize() {
-	m.frame = 0
-	if m.production {
-		m.frame = 1
-	}
-	iw, ih := m.w-2*m.frame, m.h-2*m.frame
-	m.bodyTop = m.frame + 1
-	m.bodyH = max(ih-3, 1)
-	m.wide = iw >= wideWidth
-	m.help.Width = max(iw, 0)
-	if m.wide {
-		widths := [paneCount]int{iw * 36 / 100, iw * 38 / 100, 0}
-		widths[2] = iw - widths[0] - widths[1]
-		x := 0
-		for i, w := range widths {
-			m.paneX[i] = [2]int{x, x + w}
-			m.panes[i].SetSize(max(w-2, 1), max(m.bodyH-2, 1))
-			x += w
-		}
-		return
-	}
+	m.lay = newRootLayout(m.w, m.h, m.production)
+	l := m.lay
+	m.help.Width = max(l.iw, 0)
 	for i := range m.panes {
-		m.paneX[i] = [2]int{0, iw}
-		m.panes[i].SetSize(max(iw, 1), m.bodyH)
+		c := l.content[i]
+		m.panes[i].SetSize(max(c.w, 1), c.h)
 	}
+	m.modals.setSize(l.body.w, l.body.h)
 }
 
 func (m *Model) View() string {
 	if m.w <= 0 || m.h <= 0 {
 		return ""
 	}
-	iw, ih := m.w-2*m.frame, m.h-2*m.frame
-	if iw < minUsableWidth || ih < minUsableHeight {
-		return fit(fmt.Sprintf("fleetdeck needs at least %d×%d (now %d×%d)", minUsableWidth+2*m.frame, minUsableHeight+2*m.frame, m.w, m.h), m.w, m.h)
+	l := m.lay
+	if l.tooSmall {
+		return fit(fmt.Sprintf("fleetdeck needs at least %d×%d (now %d×%d)", minUsableWidth+2*l.frame, minUsableHeight+2*l.frame, m.w, m.h), m.w, m.h)
 	}
 	var b strings.Builder
 	b.Grow(m.w * m.h * 2)
-	b.WriteString(m.headerView(iw))
+	b.WriteString(m.headerView(l.iw))
 	b.WriteByte('\n')
-	b.WriteString(m.bodyView(iw))
+	b.WriteString(m.bodyView())
 	b.WriteByte('\n')
-	b.WriteString(m.status.View(iw))
+	b.WriteString(m.status.View(l.iw))
 	b.WriteByte('\n')
-	b.WriteString(m.helpLine(iw))
+	b.WriteString(m.helpLine(l.iw))
 	screen := b.String()
 	if m.production {
 		return m.productionFrame(screen)
@@ -336,12 +383,22 @@ func (m *Model) View() string {
 	return screen
 }
 
-func (m *Model) headerView(w int) string {
-	st := m.c.Styles
-	var b strings.Builder
-	title := " fleetdeck "
-	b.WriteString(st.Title.Render(title))
-	x := len(title)
+// tab is one pane's label in the tab bar and the columns it covers (inside
+// the frame).
+type tab struct {
+	pane   paneID
+	label  string
+	x0, x1 int
+}
+
+const titleText = " fleetdeck "
+
+// tabs labels the panes as the tab bar shows them now: the labels carry
+// state (changes, pause, commands in flight), so the header and the mouse
+// both ask here rather than remember what was drawn.
+func (m *Model) tabs() []tab {
+	out := make([]tab, 0, paneCount)
+	x := len(titleText)
 	for i := range m.panes {
 		p := paneID(i)
 		label := fmt.Sprintf("%d %s", i+1, p)
@@ -356,32 +413,46 @@ func (m *Model) headerView(w int) string {
 		}
 		if p == m.focus {
 			label = "[" + label + "]"
-			b.WriteString(st.TabActive.Render(label))
 		} else {
 			label = " " + label + " "
-			b.WriteString(st.TabInactive.Render(label))
 		}
 		lw := len([]rune(label))
-		m.tabX[i] = [2]int{x, x + lw}
-		x += lw
+		out = append(out, tab{pane: p, label: label, x0: x, x1: x + lw})
+		x += lw + 1
+	}
+	return out
+}
+
+func (m *Model) headerView(w int) string {
+	st := m.c.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render(titleText))
+	for _, t := range m.tabs() {
+		if t.pane == m.focus {
+			b.WriteString(st.TabActive.Render(t.label))
+		} else {
+			b.WriteString(st.TabInactive.Render(t.label))
+		}
 		b.WriteByte(' ')
-		x++
 	}
 	return pad(b.String(), w)
 }
 
-func (m *Model) bodyView(w int) string {
-	h := m.bodyH
+func (m *Model) bodyView() string {
+	l := m.lay
+	w, h := l.body.w, l.body.h
+	if top := m.modals.top(); top != nil {
+		return fit(top.View(), w, h)
+	}
 	if m.showHelp {
 		return fit(m.fullHelp(w), w, h)
 	}
-	if !m.wide {
+	if !l.wide {
 		return fit(m.panes[m.focus].View(), w, h)
 	}
 	cols := make([][]string, paneCount)
 	for i, p := range m.panes {
-		r := m.paneX[i]
-		cols[i] = strings.Split(m.box(paneID(i).String(), paneID(i) == m.focus, p.View(), r[1]-r[0], h), "\n")
+		cols[i] = strings.Split(m.box(paneID(i).String(), paneID(i) == m.focus, p.View(), l.box[i].w, h), "\n")
 	}
 	var b strings.Builder
 	for y := 0; y < h; y++ {
@@ -429,11 +500,17 @@ func (m *Model) globalKeys() []key.Binding {
 }
 
 func (m *Model) helpLine(w int) string {
-	m.help.Width = w
-	if m.showHelp {
-		return pad(m.help.ShortHelpView([]key.Binding{withHelp(m.c.Keys.Back, "close help"), m.c.Keys.Quit}), w)
-	}
 	k := m.c.Keys
+	if m.modals.active() {
+		bindings := m.modals.shortHelp()
+		if !m.modals.capturing() {
+			bindings = append(bindings, k.Quit)
+		}
+		return pad(m.help.ShortHelpView(bindings), w)
+	}
+	if m.showHelp {
+		return pad(m.help.ShortHelpView([]key.Binding{withHelp(k.Back, "close help"), k.Quit}), w)
+	}
 	bindings := m.panes[m.focus].ShortHelp()
 	if !m.panes[m.focus].Capturing() {
 		bindings = append(bindings, k.Help, k.NextPane, k.Quit)
@@ -443,7 +520,6 @@ func (m *Model) helpLine(w int) string {
 
 func (m *Model) fullHelp(w int) string {
 	st := m.c.Styles
-	m.help.Width = w
 	groups := [][]key.Binding{m.globalKeys()}
 	groups = append(groups, m.panes[m.focus].FullHelp()...)
 	var b strings.Builder

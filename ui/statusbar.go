@@ -7,7 +7,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/clients/platform"
-	"github.com/fleetdeck/fleetdeck/stream"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -31,23 +30,24 @@ func (a authState) String() string {
 }
 
 // statusBar is the line at the bottom: profile, token, broker, credentials,
-// last error. It reads its sources on the clock tick, never while drawing.
+// last error. It reads the providers on the clock tick, never while drawing;
+// the broker's state is the Telemetry pane's, from the feed's last batch.
 type statusBar struct {
 	c          *Common
 	profile    string
 	sandbox    bool
 	production bool
 
-	fleet    FleetService
-	tele     TelemetrySource
+	fleet FleetService
+	// broker is the feed's connection as the Telemetry pane knows it (nil:
+	// no telemetry): one source, so a closed feed stays closed.
+	broker   func() (text string, ok bool)
 	platform PlatformStatus
 	commands bool
 	user     string // SSH sessions: who, and in which role
 	role     string
 
 	tokenUntil time.Time
-	broker     string
-	brokerOK   bool
 	mrv        platform.AuthState
 	fleetAuth  authState
 	cmdAuth    authState
@@ -61,17 +61,9 @@ func (s *statusBar) refresh() {
 	if s.fleet != nil {
 		s.tokenUntil = s.fleet.TokenValidUntil()
 	}
-	if s.tele != nil {
-		st := s.tele.State()
-		s.setBroker(st.String(), st.Phase == stream.Connected || st.Phase == stream.Replaying)
-	}
 	if s.platform != nil {
 		s.mrv = s.platform.State()
 	}
-}
-
-func (s *statusBar) setBroker(text string, ok bool) {
-	s.broker, s.brokerOK = termsafe.String(text), ok
 }
 
 func (s *statusBar) provider(msg providerMsg) {
@@ -84,22 +76,15 @@ func (s *statusBar) provider(msg providerMsg) {
 			st = authInvalid
 		}
 	}
-	switch msg.provider {
-	case "fleet":
-		if st != authUnknown {
-			s.fleetAuth = st
-		}
-	case "commands":
-		if st != authUnknown {
-			s.cmdAuth = st
-		}
+	if st == authUnknown {
+		return
 	}
-}
-
-// setError records an error that came from no provider call.
-func (s *statusBar) setError(text string) {
-	s.lastErr = termsafe.String(text)
-	s.lastErrAt = s.c.Now()
+	switch msg.provider {
+	case providerFleet:
+		s.fleetAuth = st
+	case providerCommands:
+		s.cmdAuth = st
+	}
 }
 
 func (s *statusBar) View(w int) string {
@@ -137,9 +122,10 @@ func (s *statusBar) View(w int) string {
 			parts = append(parts, t)
 		}
 	}
-	if s.tele != nil {
-		b := "broker " + s.broker
-		if s.brokerOK {
+	if s.broker != nil {
+		text, ok := s.broker()
+		b := "broker " + termsafe.String(text)
+		if ok {
 			b = st.OK.Render(b)
 		} else {
 			b = st.Warning.Render(b)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -15,19 +14,44 @@ import (
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
-// Messages of the Telemetry pane.
-type (
-	// batchMsg is one coalesced batch from the feed (ok false: feed closed).
-	batchMsg struct {
-		b  stream.Batch
-		ok bool
-	}
-	// brokerMsg tells the status bar the broker's state.
-	brokerMsg struct {
-		text string
-		ok   bool
-	}
+// batchMsg is one coalesced batch from the feed (ok false: feed closed),
+// inside an envelope for the Telemetry pane.
+type batchMsg struct {
+	b  stream.Batch
+	ok bool
+}
+
+// teleLayout is the Telemetry pane's geometry for its size, read by View
+// and the mouse: the state line, the vehicle list, the selected vehicle's
+// rule, then its properties.
+type teleLayout struct {
+	vehTop, vehRows     int // first vehicle row, and how many fit
+	selY                int // the selected vehicle's rule
+	propTop, propRows   int // first property row, and how many fit
+	nameW, valW, sparkW int // property columns (sparkW 0: no trend)
+}
+
+const (
+	teleIDW, teleKindW, teleSeenW, teleRateW = 19, 9, 9, 7
+	teleTimeW, teleAgeW                      = 8, 7
 )
+
+func newTeleLayout(w, h int) teleLayout {
+	avail := max(h-4, 2) // state line, two headers, selected vehicle line
+	v := clamp(avail*2/5, 1, avail-1)
+	l := teleLayout{vehTop: 2, vehRows: v, propRows: max(avail-v, 1)}
+	l.selY = l.vehTop + l.vehRows
+	l.propTop = l.selY + 2
+	// Names like vehicle_location.coordinates come first; the sparkline
+	// takes what is left (up to 24 samples).
+	l.nameW = clamp(w*38/100, 12, 30)
+	l.valW = clamp(w*22/100, 8, 20)
+	l.sparkW = min(max(w-2-l.nameW-l.valW-teleTimeW-teleAgeW-4, 0), 24)
+	if l.sparkW < 4 {
+		l.sparkW = 0
+	}
+	return l
+}
 
 // Telemetry is the live view of the MQTT feed: vehicles seen, and the
 // selected one's properties. It redraws from batches (at most ~10 a second)
@@ -36,6 +60,7 @@ type Telemetry struct {
 	c    *Common
 	src  TelemetrySource
 	w, h int
+	lay  teleLayout
 
 	ch         <-chan stream.Batch
 	subscribed bool
@@ -49,9 +74,8 @@ type Telemetry struct {
 	pwin       window
 	focusProps bool
 
-	filter    textinput.Model
-	filtering bool
-	paused    bool
+	filter filterInput
+	paused bool
 
 	state     stream.ConnState
 	stats     stream.Stats
@@ -62,12 +86,7 @@ type Telemetry struct {
 }
 
 func newTelemetry(c *Common, src TelemetrySource) *Telemetry {
-	ti := textinput.New()
-	ti.Prompt = "/ "
-	ti.Placeholder = "VIN or pseudonym"
-	ti.CharLimit = 64
-	styleInput(&ti, c.Styles)
-	return &Telemetry{c: c, src: src, filter: ti}
+	return &Telemetry{c: c, src: src, filter: newFilter(c, "VIN or pseudonym", 64, c.Keys.Open)}
 }
 
 func (m *Telemetry) Init() tea.Cmd {
@@ -96,20 +115,22 @@ func (m *Telemetry) next() tea.Cmd {
 
 func (m *Telemetry) SetSize(w, h int) {
 	m.w, m.h = w, h
-	vr, pr := m.rows()
-	m.vwin.setHeight(vr)
-	m.pwin.setHeight(pr)
-	m.filter.Width = max(w-4, 1)
+	m.lay = newTeleLayout(w, h)
+	m.vwin.setHeight(m.lay.vehRows)
+	m.pwin.setHeight(m.lay.propRows)
+	m.filter.setWidth(w - 4)
 }
 
-// rows splits the pane between the vehicle list and the properties.
-func (m *Telemetry) rows() (int, int) {
-	avail := max(m.h-4, 2) // state line, two headers, selected vehicle line
-	v := clamp(avail*2/5, 1, avail-1)
-	return v, max(avail-v, 1)
-}
+func (m *Telemetry) Capturing() bool { return m.filter.active }
 
-func (m *Telemetry) Capturing() bool { return m.filtering }
+// broker is the feed's connection as the status bar shows it: this pane is
+// its one source (the feed sends a batch whenever the state changes).
+func (m *Telemetry) broker() (text string, ok bool) {
+	if m.closed {
+		return "feed closed", false
+	}
+	return m.state.String(), m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying
+}
 
 func (m *Telemetry) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -121,6 +142,10 @@ func (m *Telemetry) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.key(msg)
 	case tea.MouseMsg:
 		m.mouse(msg)
+	default:
+		if m.filter.active {
+			return m, m.filter.update(msg)
+		}
 	}
 	return m, nil
 }
@@ -129,11 +154,10 @@ func (m *Telemetry) batch(bm batchMsg) tea.Cmd {
 	if !bm.ok {
 		m.closed = true
 		m.ch = nil
-		return func() tea.Msg { return brokerMsg{text: "feed closed", ok: false} }
+		return nil
 	}
 	b := bm.b
 	m.batches++
-	prevState := m.state
 	m.state, m.stats = b.State, b.Stats
 	if !m.prevAt.IsZero() && b.At.After(m.prevAt) {
 		d := b.At.Sub(m.prevAt).Seconds()
@@ -144,12 +168,7 @@ func (m *Telemetry) batch(bm batchMsg) tea.Cmd {
 	if !m.paused && (b.Full || len(b.Changed) > 0) {
 		m.reload()
 	}
-	cmds := []tea.Cmd{m.next()}
-	if prevState.String() != m.state.String() || m.batches == 1 {
-		text, ok := m.state.String(), m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying
-		cmds = append(cmds, func() tea.Msg { return brokerMsg{text: text, ok: ok} })
-	}
-	return tea.Batch(cmds...)
+	return m.next()
 }
 
 // reload reads the vehicle list and the selected vehicle's properties.
@@ -163,7 +182,7 @@ func (m *Telemetry) reload() {
 }
 
 func (m *Telemetry) refilter() {
-	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	q := m.filter.match()
 	m.view = m.view[:0]
 	for i := range m.vehicles {
 		if q == "" || strings.Contains(strings.ToLower(m.vehicles[i].ID), q) {
@@ -199,25 +218,13 @@ func (m *Telemetry) loadProps() {
 
 func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if m.filtering {
-		switch msg.Type {
-		case tea.KeyEnter:
-			m.filtering = false
-			m.filter.Blur()
-		case tea.KeyEsc:
-			m.filtering = false
-			m.filter.Blur()
-			m.filter.SetValue("")
+	if m.filter.active {
+		changed, cmd := m.filter.key(msg)
+		if changed {
 			m.refilter()
 			m.loadProps()
-		default:
-			var cmd tea.Cmd
-			m.filter, cmd = m.filter.Update(msg)
-			m.refilter()
-			m.loadProps()
-			return cmd
 		}
-		return nil
+		return cmd
 	}
 	if m.src == nil {
 		return nil
@@ -234,9 +241,8 @@ func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 			m.reload()
 		}
 	case key.Matches(msg, k.Filter):
-		m.filtering = true
 		m.focusProps = false
-		return m.filter.Focus()
+		return m.filter.focus()
 	case key.Matches(msg, k.Right), key.Matches(msg, k.Open):
 		m.focusProps = true
 	case key.Matches(msg, k.Left):
@@ -244,8 +250,7 @@ func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		if m.focusProps {
 			m.focusProps = false
-		} else if m.filter.Value() != "" {
-			m.filter.SetValue("")
+		} else if m.filter.clear() {
 			m.refilter()
 		}
 	case lst.navigate(msg, k): // moved the cursor
@@ -257,11 +262,10 @@ func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 }
 
 func (m *Telemetry) mouse(msg tea.MouseMsg) {
-	if m.src == nil || m.filtering {
+	if m.src == nil || m.filter.active {
 		return
 	}
-	vr, _ := m.rows()
-	inProps := msg.Y >= 2+vr+2
+	inProps := msg.Y >= m.lay.propTop
 	lst := &m.vwin
 	if inProps {
 		lst = &m.pwin
@@ -274,9 +278,9 @@ func (m *Telemetry) mouse(msg tea.MouseMsg) {
 		lst.scroll(3)
 	case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
 		if inProps {
-			m.pwin.click(msg.Y - (2 + vr + 2))
+			m.pwin.click(msg.Y - m.lay.propTop)
 			m.focusProps = true
-		} else if m.vwin.click(msg.Y - 2) {
+		} else if m.vwin.click(msg.Y - m.lay.vehTop) {
 			m.focusProps = false
 		}
 	}
@@ -296,13 +300,13 @@ func (m *Telemetry) View() string {
 		return fit(st.Dim.Render("Telemetry disabled: no [telemetry] section in config"), m.w, m.h)
 	}
 	now := m.c.Now()
-	vr, _ := m.rows()
+	l := m.lay
 	var b strings.Builder
 	b.Grow((m.w + 40) * m.h)
 	b.WriteString(m.stateLine())
 	b.WriteByte('\n')
 
-	idW, kindW, seenW, rateW := 19, 9, 9, 7
+	idW, kindW, seenW, rateW := teleIDW, teleKindW, teleSeenW, teleRateW
 	b.WriteString(st.Header.Render(pad("  "+pad("VEHICLE", idW)+" "+pad("KIND", kindW)+" "+pad("LAST SEEN", seenW)+" "+padLeft("MSG/S", rateW), m.w)))
 	start, end := m.vwin.visible()
 	for vi := start; vi < end; vi++ {
@@ -333,7 +337,7 @@ func (m *Telemetry) View() string {
 		}
 		shown = 1
 	}
-	for i := shown; i < vr; i++ {
+	for i := shown; i < l.vehRows; i++ {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
@@ -354,7 +358,7 @@ func vehicleLabel(v *stream.VehicleSummary) (string, string) {
 }
 
 func (m *Telemetry) stateLine() string {
-	if m.filtering {
+	if m.filter.active {
 		return m.filter.View()
 	}
 	st := m.c.Styles
@@ -382,7 +386,7 @@ func (m *Telemetry) stateLine() string {
 	if m.paused {
 		line = st.Notice.Render("PAUSED") + " " + line
 	}
-	if q := m.filter.Value(); q != "" {
+	if q := m.filter.query(); q != "" {
 		line += st.Dim.Render(fmt.Sprintf(" · filter %q: %d", q, len(m.view)))
 	}
 	return line
@@ -410,16 +414,8 @@ func (m *Telemetry) selectedLine() string {
 
 func (m *Telemetry) propsView(now time.Time) string {
 	st := m.c.Styles
-	// Names like vehicle_location.coordinates come first; the sparkline
-	// takes what is left (up to 24 samples).
-	nameW := clamp(m.w*38/100, 12, 30)
-	valW := clamp(m.w*22/100, 8, 20)
-	timeW, ageW := 8, 7
-	sparkW := max(m.w-2-nameW-valW-timeW-ageW-4, 0)
-	sparkW = min(sparkW, 24)
-	if sparkW < 4 {
-		sparkW = 0
-	}
+	nameW, valW, sparkW := m.lay.nameW, m.lay.valW, m.lay.sparkW
+	timeW, ageW := teleTimeW, teleAgeW
 	var b strings.Builder
 	head := "  " + pad("PROPERTY", nameW) + " " + pad("VALUE", valW) + " " + pad("SOURCE", timeW) + " " + pad("AGE", ageW)
 	if sparkW > 0 {
@@ -506,8 +502,8 @@ func sparkline(h []float64, w int) string {
 
 func (m *Telemetry) ShortHelp() []key.Binding {
 	k := m.c.Keys
-	if m.filtering {
-		return []key.Binding{withHelp(k.Open, "keep filter"), withHelp(k.Back, "clear")}
+	if m.filter.active {
+		return m.filter.ShortHelp()
 	}
 	pause := k.Pause
 	if m.paused {

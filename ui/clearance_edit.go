@@ -1,0 +1,341 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/huh"
+
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+	"github.com/fleetdeck/fleetdeck/vin"
+)
+
+// The Clearance pane's changes: revoke (a confirm dialog), add and
+// eligibility (forms), and the messages their answers open.
+
+// Answers of the fleet API to the pane's changes (inside envelopes).
+type (
+	addResult struct {
+		rows []fleet.AddResult
+		want []fleet.NewVehicle
+		err  error
+	}
+	deleteResult struct {
+		vin, from string
+		err       error
+	}
+	eligibilityResult struct {
+		e   fleet.Eligibility
+		vin string
+		err error
+	}
+)
+
+// refuse explains why a mutating action is not available, or returns "".
+func (m *Clearance) refuse() string {
+	if m.c.ReadOnly {
+		return "read-only session: adding and revoking are disabled"
+	}
+	if m.busy != "" {
+		return m.busy + " still in progress"
+	}
+	return ""
+}
+
+func (m *Clearance) showMessage(isErr bool, lines ...string) tea.Cmd {
+	return m.overlays.open(newMessage(m.c, isErr, lines...))
+}
+
+// mutate runs one change against the fleet API; its answer comes back as
+// the pane's latest mutation, and the pane is busy until then.
+func (m *Clearance) mutate(busy string, fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	m.mutSeq = m.nextSeq()
+	m.busy = busy
+	return m.c.call(paneClearance, m.mutSeq, mutateTimeout, fn)
+}
+
+// --- revoke / cancel -------------------------------------------------------
+
+// openRevoke asks whether to remove vin's clearance, in the words its
+// state calls for.
+func (m *Clearance) openRevoke(vinS string) tea.Cmd {
+	if why := m.refuse(); why != "" {
+		return m.showMessage(true, why)
+	}
+	v, ok := m.find(vinS)
+	if !ok {
+		return nil
+	}
+	var verb, path string
+	switch v.Status {
+	case fleet.StatusApproved:
+		verb, path = "Revoke", "approved → revoking → revoked: data access stops"
+	case fleet.StatusPending:
+		verb, path = "Cancel", "pending → canceling → canceled: the request is withdrawn"
+	case fleet.StatusRevoking, fleet.StatusCanceling:
+		return m.showMessage(true, fmt.Sprintf("%s is already %s.", v.VIN, v.Status))
+	case fleet.StatusRevoked, fleet.StatusCanceled, fleet.StatusRejected:
+		return m.showMessage(true, fmt.Sprintf("%s is %s: there is no clearance to remove.", v.VIN, v.Status))
+	default:
+		verb, path = "Remove", string(v.Status)+" → removed (the API decides the states)"
+	}
+	title := fmt.Sprintf("%s the clearance of %s (%s)?", verb, v.VIN, v.Brand)
+	from := string(v.Status)
+	return m.overlays.open(newConfirm(m.c, title, path, strings.ToLower(verb), func() tea.Cmd {
+		return m.revoke(v.VIN, from, strings.ToLower(verb))
+	}))
+}
+
+func (m *Clearance) revoke(vinS, from, verb string) tea.Cmd {
+	svc := m.svc
+	m.c.Logger.Info("clearance remove requested", "vin", vinS, "from", from)
+	return m.mutate(verb+" "+vinS, func(ctx context.Context) tea.Msg {
+		err := svc.Delete(ctx, vinS)
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", verb, vinS, err)
+		}
+		return deleteResult{vin: vinS, from: from, err: err}
+	})
+}
+
+// --- add / eligibility forms -----------------------------------------------
+
+// addValues are what the add form's fields write to.
+type addValues struct {
+	vin, brand, odometer, unit string
+}
+
+func brandOptions(selected string) []huh.Option[string] {
+	brands := fleet.Brands()
+	opts := make([]huh.Option[string], len(brands))
+	for i, b := range brands {
+		opts[i] = huh.NewOption(b, b).Selected(b == selected)
+	}
+	return opts
+}
+
+// vinHint is the as-you-type line under the VIN field.
+func vinHint(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "17 characters; I, O and Q never appear"
+	}
+	r, err := vin.Check(s)
+	if err != nil {
+		return "✗ " + termsafe.String(err.Error())
+	}
+	if w := r.Warning(); w != "" {
+		return "⚠ " + w + " (allowed)"
+	}
+	return "✓ valid VIN"
+}
+
+// vinField is the VIN input both forms start with.
+func vinField(v *string) *huh.Input {
+	return huh.NewInput().Title("VIN").Value(v).CharLimit(17).
+		DescriptionFunc(func() string { return vinHint(*v) }, v).
+		Validate(func(s string) error { _, err := vin.Check(s); return err })
+}
+
+func (m *Clearance) openAdd() tea.Cmd {
+	if why := m.refuse(); why != "" {
+		return m.showMessage(true, why)
+	}
+	v := &addValues{unit: fleet.UnitKilometers}
+	isMB := func() bool { return v.brand == fleet.BrandMercedesBenz }
+	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.add(v) },
+		huh.NewGroup(
+			vinField(&v.vin),
+			huh.NewSelect[string]().Title("Brand").Options(brandOptions("")...).
+				Value(&v.brand).Height(6).Filtering(false),
+		).Title("Add a vehicle for clearance"),
+		huh.NewGroup(
+			huh.NewInput().Title("Odometer (required for Mercedes-Benz)").Value(&v.odometer).CharLimit(9).
+				Validate(func(s string) error { _, err := parseOdometer(s, isMB()); return err }),
+			huh.NewSelect[string]().Title("Unit").Inline(true).
+				Options(huh.NewOptions(fleet.UnitKilometers, fleet.UnitMiles)...).Value(&v.unit),
+		).Title("Mercedes-Benz control measure").WithHideFunc(func() bool { return !isMB() }),
+	))
+}
+
+// add sends what the add form collected.
+func (m *Clearance) add(v *addValues) tea.Cmd {
+	nv, err := v.vehicle()
+	if err != nil {
+		return m.showMessage(true, errorText(err))
+	}
+	svc := m.svc
+	m.c.Logger.Info("clearance add requested", "vin", nv.VIN, "brand", nv.Brand)
+	want := []fleet.NewVehicle{nv}
+	return m.mutate("add "+nv.VIN, func(ctx context.Context) tea.Msg {
+		rows, err := svc.Add(ctx, want)
+		if err != nil {
+			err = fmt.Errorf("add %s: %w", nv.VIN, err)
+		}
+		return addResult{rows: rows, want: want, err: err}
+	})
+}
+
+// openEligibility asks the eligibility of a VIN, vinS's (and its brand) to
+// start with.
+func (m *Clearance) openEligibility(vinS string) tea.Cmd {
+	if m.busy != "" {
+		return m.showMessage(true, m.busy+" still in progress")
+	}
+	var vinV, brand string
+	if sel, ok := m.find(vinS); ok {
+		vinV, brand = sel.VIN, sel.Brand
+	}
+	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.eligibility(vinV, brand) },
+		huh.NewGroup(
+			vinField(&vinV),
+			huh.NewSelect[string]().Title("Brand").Options(brandOptions(brand)...).
+				Value(&brand).Height(6),
+		).Title("Eligibility check"),
+	))
+}
+
+func (m *Clearance) eligibility(vinS, brand string) tea.Cmd {
+	r, err := vin.Check(vinS)
+	if err != nil {
+		return m.showMessage(true, errorText(err))
+	}
+	svc := m.svc
+	return m.mutate("eligibility "+r.VIN, func(ctx context.Context) tea.Msg {
+		e, err := svc.Eligibility(ctx, r.VIN, brand)
+		if err != nil {
+			err = fmt.Errorf("eligibility of %s: %w", r.VIN, err)
+		}
+		return eligibilityResult{e: e, vin: r.VIN, err: err}
+	})
+}
+
+// vehicle turns the form's values into the request, with the same checks the
+// form makes (so nothing reaches the API that the form would refuse).
+func (v *addValues) vehicle() (fleet.NewVehicle, error) {
+	r, err := vin.Check(v.vin)
+	if err != nil {
+		return fleet.NewVehicle{}, err
+	}
+	if v.brand == "" {
+		return fleet.NewVehicle{}, fmt.Errorf("add %s: choose a brand", r.VIN)
+	}
+	nv := fleet.NewVehicle{VIN: r.VIN, Brand: v.brand}
+	mb := v.brand == fleet.BrandMercedesBenz
+	odo, err := parseOdometer(v.odometer, mb)
+	if err != nil {
+		return fleet.NewVehicle{}, fmt.Errorf("add %s: %w", r.VIN, err)
+	}
+	if mb {
+		nv.Odometer = &fleet.Odometer{Value: odo, Unit: v.unit}
+	}
+	return nv, nil
+}
+
+// maxOdometer bounds what the form takes (and keeps the sum from overflowing):
+// ten million kilometres or miles is beyond any road vehicle.
+const maxOdometer = 10_000_000
+
+func parseOdometer(s string, required bool) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		if required {
+			return 0, fmt.Errorf("the odometer reading is required for Mercedes-Benz")
+		}
+		return 0, nil
+	}
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("odometer: whole number, digits only")
+		}
+		n = n*10 + int64(c-'0')
+		if n > maxOdometer {
+			return 0, fmt.Errorf("odometer: more than %d is not a vehicle's reading", maxOdometer)
+		}
+	}
+	return n, nil
+}
+
+// --- answers ---------------------------------------------------------------
+
+// finished shows how a change went and refreshes the list after an add or
+// a revoke the API took.
+func (m *Clearance) finished(msg tea.Msg) tea.Cmd {
+	switch r := msg.(type) {
+	case addResult:
+		show := m.showAddResult(r)
+		if r.err != nil {
+			return tea.Batch(show, reportFleet(r.err))
+		}
+		return tea.Batch(show, reportFleet(nil), m.list())
+	case deleteResult:
+		show := m.showDeleteResult(r)
+		if r.err != nil {
+			return tea.Batch(show, reportFleet(r.err))
+		}
+		return tea.Batch(show, reportFleet(nil), m.list())
+	case eligibilityResult:
+		return tea.Batch(m.showEligibility(r), reportFleet(r.err))
+	}
+	return nil
+}
+
+func (m *Clearance) showAddResult(r addResult) tea.Cmd {
+	if r.err != nil {
+		return m.showMessage(true, errorText(r.err))
+	}
+	lines := []string{}
+	bad := false
+	for _, row := range r.rows {
+		line := fmt.Sprintf("%s  %s", termsafe.String(row.VIN), termsafe.String(string(row.Status)))
+		if row.Status == fleet.StatusError {
+			bad = true
+			if d := termsafe.String(row.Description); d != "" {
+				line += ": " + d
+			}
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "The API returned no rows for "+r.want[0].VIN+".")
+	}
+	return m.showMessage(bad, lines...)
+}
+
+func (m *Clearance) showDeleteResult(r deleteResult) tea.Cmd {
+	switch {
+	case r.err == nil && r.from == string(fleet.StatusPending):
+		return m.showMessage(false, r.vin+": cancel requested (pending → canceling → canceled).")
+	case r.err == nil:
+		return m.showMessage(false, r.vin+": revoke requested (approved → revoking → revoked).")
+	case fleet.IsConflict(r.err):
+		return m.showMessage(true, "Refused: already removed or in transition.", errorText(r.err))
+	case fleet.IsUnsupported(r.err):
+		return m.showMessage(true, "Refused: not supported for this vehicle.", errorText(r.err))
+	}
+	return m.showMessage(true, errorText(r.err))
+}
+
+func (m *Clearance) showEligibility(r eligibilityResult) tea.Cmd {
+	if r.err != nil {
+		return m.showMessage(true, errorText(r.err))
+	}
+	e := r.e
+	verdict := "✓ eligible"
+	if !e.Eligible {
+		verdict = "✗ not eligible"
+	}
+	dd := "—"
+	if len(e.DataDelivery) > 0 {
+		dd = termsafe.String(strings.Join(e.DataDelivery, ", "))
+	}
+	conn := termsafe.String(e.ConnectivityStatus)
+	if conn == "" {
+		conn = "—"
+	}
+	return m.showMessage(!e.Eligible, r.vin+": "+verdict, "data delivery: "+dd, "connectivity: "+conn)
+}
