@@ -17,7 +17,6 @@ import (
 	"github.com/fleetdeck/fleetdeck/clients/platform"
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/stream"
-	"github.com/fleetdeck/fleetdeck/ui"
 )
 
 // Options tune Build.
@@ -31,12 +30,9 @@ type Options struct {
 }
 
 // Backend holds the process's clients and stream. A nil field means its
-// config section is absent and the provider is disabled.
+// config section is absent and the provider is disabled. It knows nothing of
+// the console: the cli builds the console's options from it.
 type Backend struct {
-	// UI is the console's options with every provider filled in; callers
-	// add what is theirs (Renderer, ReadOnly, User, Role).
-	UI ui.Options
-
 	Fleet    *fleet.Client
 	Commands *commands.Client
 	Platform *platform.Client
@@ -54,13 +50,6 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Backend{
-		UI: ui.Options{
-			Profile:    ProfileLabel(cfg),
-			Sandbox:    cfg.Sandbox,
-			Production: cfg.Production,
-			Keys:       cfg.Keys,
-			Logger:     log.With("component", "ui"),
-		},
 		log:           log,
 		platformCheck: o.PlatformCheck,
 	}
@@ -73,8 +62,6 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Fleet = fc
-		b.UI.Fleet = fc
-		b.UI.PollInterval = cfg.Fleet.PollInterval
 	}
 	if cfg.Commands != nil {
 		cc, err := commands.NewFromConfig(cfg.Commands, log.With("client", "commands"))
@@ -82,7 +69,6 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Commands = cc
-		b.UI.Commands = cc
 	}
 	if cfg.Platform != nil {
 		pc, err := platform.NewFromConfig(cfg.Platform, log.With("client", "platform"))
@@ -90,7 +76,6 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Platform = pc
-		b.UI.Platform = pc
 	}
 	if cfg.Telemetry != nil || o.Replay != "" {
 		po := stream.PipelineOptions{Record: o.Record, Replay: o.Replay, Logger: log.With("component", "stream")}
@@ -100,7 +85,6 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 		}
 		b.Pipeline = stream.NewPipeline(po)
 		b.Feed = stream.NewFeed(b.Pipeline, 100*time.Millisecond)
-		b.UI.Telemetry = ui.PipelineSource(b.Pipeline, b.Feed)
 	}
 	return b, nil
 }

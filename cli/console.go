@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/backend"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
 
@@ -48,6 +50,35 @@ func resumeCommands(ctx context.Context, app *App, j *audit.Journal, b *backend.
 	}
 }
 
+// consoleOptions is the console's view of the backend: its providers and
+// what the config says about the profile and the keys. Callers add what is
+// theirs: the renderer, the journal and the journaled services, and for an
+// SSH session its identity and limits.
+func consoleOptions(cfg *config.Config, b *backend.Backend, log *slog.Logger) ui.Options {
+	o := ui.Options{
+		Profile:    backend.ProfileLabel(cfg),
+		Sandbox:    cfg.Sandbox,
+		Production: cfg.Production,
+		Keys:       cfg.Keys,
+		Logger:     log.With("component", "ui"),
+	}
+	// Only set what exists: a nil *Client would be a non-nil interface.
+	if b.Fleet != nil {
+		o.Fleet = b.Fleet
+		o.PollInterval = cfg.Fleet.PollInterval
+	}
+	if b.Commands != nil {
+		o.Commands = b.Commands
+	}
+	if b.Platform != nil {
+		o.Platform = b.Platform
+	}
+	if b.Pipeline != nil {
+		o.Telemetry = ui.PipelineSource(b.Pipeline, b.Feed)
+	}
+	return o
+}
+
 func runConsole(cmd *cobra.Command, app *App) error {
 	record, _ := cmd.Flags().GetString("record")
 	replay, _ := cmd.Flags().GetString("replay")
@@ -73,7 +104,7 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	wg.Go(func() { b.Run(ctx) })
 	wg.Go(func() { resumeCommands(ctx, app, j, b) })
 	out := app.Stdout
-	opts := b.UI
+	opts := consoleOptions(cfg, b, app.Logger())
 	actor := audit.LocalActor()
 	if b.Fleet != nil {
 		opts.Fleet = audit.Fleet(b.Fleet, j, actor)

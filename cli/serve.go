@@ -90,7 +90,7 @@ func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string
 	if err != nil {
 		return err
 	}
-	o.UI = b.UI
+	o.UI = consoleOptions(cfg, b, log)
 	o.UI.Audit = j
 	var shared *fleet.SharedLister
 	if b.Fleet != nil {

@@ -127,9 +127,15 @@ func startFleetdeck(t *testing.T, o Options, sandboxOpts sandbox.Options) *fleet
 	f := &fleetdeck{sb: sb, up: up, log: log, backend: b, operator: newSigner(t), viewer: newSigner(t)}
 	f.cmds = &countingCommands{CommandService: b.Commands}
 	f.sessions = &countingFleet{FleetService: fleet.NewSharedLister(b.Fleet, testPoll)}
-	o.UI = b.UI
-	o.UI.Fleet = f.sessions
-	o.UI.Commands = f.cmds
+	// As the cli builds it (the backend knows nothing of the console).
+	o.UI = ui.Options{
+		Profile: backend.ProfileLabel(cfg), Sandbox: cfg.Sandbox, Keys: cfg.Keys,
+		Logger: log.logger(), PollInterval: testPoll,
+		Fleet: f.sessions, Commands: f.cmds, Telemetry: ui.PipelineSource(b.Pipeline, b.Feed),
+	}
+	if b.Platform != nil {
+		o.UI.Platform = b.Platform
+	}
 
 	keysPath := filepath.Join(t.TempDir(), "authorized_keys")
 	f.keysPath = keysPath

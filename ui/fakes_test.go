@@ -2,9 +2,9 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"reflect"
 	"sync"
 	"testing"
@@ -18,6 +18,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/clients/platform"
+	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
@@ -286,12 +287,34 @@ func (e *testEnv) model(t testing.TB) *Model {
 	return m
 }
 
+// testCommon is what the panes share, as New builds it, for tests that
+// drive one pane alone.
+func testCommon(t testing.TB, keys map[string][]string) *Common {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	km := keymap.Default()
+	if err := km.Apply(keys); err != nil {
+		t.Fatal(err)
+	}
+	return &Common{
+		Ctx: ctx, Styles: NewStyles(asciiRenderer()), Keys: km, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return testNow }, Zone: time.UTC,
+		timer: func(d time.Duration, msg tea.Msg) tea.Cmd {
+			if d >= time.Second {
+				return nil
+			}
+			return func() tea.Msg { return msg }
+		},
+	}
+}
+
 // --- a synchronous driver for Update ------------------------------------
 
-// drive applies msg, then runs the commands it returns and feeds their
+// drive applies msg (to the console or to one pane), then runs the commands it returns and feeds their
 // messages back, until nothing more arrives within a short wait. Timers
 // longer than the wait (clock, poll) are simply never delivered.
-func drive(t testing.TB, m *Model, msgs ...tea.Msg) {
+func drive(t testing.TB, m tea.Model, msgs ...tea.Msg) {
 	t.Helper()
 	for _, msg := range msgs {
 		_, cmd := m.Update(msg)
@@ -299,7 +322,7 @@ func drive(t testing.TB, m *Model, msgs ...tea.Msg) {
 	}
 }
 
-func settle(t testing.TB, m *Model, cmd tea.Cmd) {
+func settle(t testing.TB, m tea.Model, cmd tea.Cmd) {
 	t.Helper()
 	round := []tea.Cmd{cmd}
 	for rounds := 0; len(round) > 0; rounds++ {
@@ -401,11 +424,9 @@ func keyMsg(s string) tea.KeyMsg {
 }
 
 // typeText sends each rune of s as its own key press.
-func typeText(t testing.TB, m *Model, s string) {
+func typeText(t testing.TB, m tea.Model, s string) {
 	t.Helper()
 	for _, r := range s {
 		drive(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 	}
 }
-
-var errBoom = errors.New("boom")

@@ -188,7 +188,7 @@ func brandIndex(t *testing.T, b string) int {
 	return 0
 }
 
-func pickBrand(t *testing.T, m *Model, b string) {
+func pickBrand(t *testing.T, m tea.Model, b string) {
 	t.Helper()
 	for i := 0; i < brandIndex(t, b); i++ {
 		drive(t, m, keyMsg("down"))
@@ -674,5 +674,5 @@ func codeTyped(t *testing.T, m *Model) string {
 	if !ok {
 		t.Fatalf("no code prompt open:\n%s", m.View())
 	}
-	return p.value()
+	return p.input.Value()
 }

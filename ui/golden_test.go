@@ -73,6 +73,17 @@ func TestGolden(t *testing.T) {
 		{"ignition_confirm_80x24", 80, 24, ignitionEnv, keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter")},
 		{"command_success_200x50", 200, 50, ignitionEnv, append(keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter"),
 			append(keys("654321", "1", "1", "1", "1", "1", "1", "enter"), keys("Success", "6", "5", "4", "3", "2", "1", "enter")...)...)},
+		// Every overlay kind at both sizes: confirm, form, message, code
+		// prompt, text prompt, detail.
+		{"revoke_dialog_200x50", 200, 50, newEnv, keys("data access stops", "d")},
+		{"add_form_80x24", 80, 24, newEnv, keys("17 characters; I, O and Q never appear", "a")},
+		{"add_form_200x50", 200, 50, newEnv, keys("17 characters; I, O and Q never appear", "a")},
+		{"eligibility_result_80x24", 80, 24, newEnv, append(keys("Eligibility check", "e"), keys("connectivity: activated", "enter", "enter")...)},
+		{"eligibility_result_200x50", 200, 50, newEnv, append(keys("Eligibility check", "e"), keys("connectivity: activated", "enter", "enter")...)},
+		{"ignition_confirm_200x50", 200, 50, ignitionEnv, keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter")},
+		{"vin_prompt_80x24", 80, 24, newEnv, keys("not in the approved list", "3", "G", "enter")},
+		{"vin_prompt_200x50", 200, 50, newEnv, keys("not in the approved list", "3", "G", "enter")},
+		{"clearance_detail_200x50", 200, 50, newEnv, keys("Changelog", "down", "enter")},
 		{"production_80x24", 80, 24, func() *testEnv {
 			e := newEnv()
 			e.opts.Production, e.opts.Sandbox, e.opts.Profile = true, false, "fleet-eu"

@@ -35,7 +35,8 @@ func (m *message) SetSize(w, h int) { m.w, m.h = w, h }
 // switch panes.
 func (m *message) Capturing() bool { return true }
 
-var anyKey = key.NewBinding(key.WithKeys(), key.WithHelp("any key", "back"))
+// anyKey is for help only: help leaves out a binding without keys.
+var anyKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("any key", "back"))
 
 func (m *message) ShortHelp() []key.Binding { return []key.Binding{anyKey} }
 

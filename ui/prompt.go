@@ -134,6 +134,3 @@ func (p *prompt) View() string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// value is what has been typed so far.
-func (p *prompt) value() string { return p.input.Value() }

@@ -1,0 +1,219 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/fleetdeck/fleetdeck/stream"
+)
+
+// With the back and send actions bound elsewhere, every text-entry mode
+// follows the keymap: the filter, the form, the code prompt, the detail.
+func TestRemappedKeysDriveTextEntry(t *testing.T) {
+	t.Parallel()
+	e := ignitionEnv()
+	e.opts.Keys = map[string][]string{"back": {"x"}, "send": {"f5"}}
+	m := started(t, e, 80, 24)
+
+	// Clearance filter: x clears and leaves it; esc is just a key now.
+	drive(t, m, keyMsg("/"))
+	typeText(t, m, "wdd")
+	mustContain(t, m.View(), "1 of 8", "x clear")
+	drive(t, m, keyMsg("x"))
+	if m.clearance.Capturing() {
+		t.Fatal("x (back) should leave the filter")
+	}
+	mustContain(t, m.View(), "8 vehicles")
+
+	// The add form: x gives up.
+	drive(t, m, keyMsg("a"))
+	topIs[*formOverlay](t, &m.clearance.overlays)
+	mustContain(t, m.View(), "x cancel")
+	drive(t, m, keyMsg("esc"))
+	topIs[*formOverlay](t, &m.clearance.overlays)
+	drive(t, m, keyMsg("x"))
+	if m.clearance.overlays.active() {
+		t.Fatal("x (back) should close the form")
+	}
+
+	// The detail: x goes back, and its hint says so.
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "x: back · ↑/↓: scroll")
+	drive(t, m, keyMsg("x"))
+	mustContain(t, m.View(), "8 vehicles")
+
+	// Commands: f5 sends; in the code prompt enter is only a key, f5
+	// accepts and x aborts.
+	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"))
+	drive(t, m, keyMsg("enter"))
+	if n := len(e.cmds.calls()); n != 0 {
+		t.Fatalf("enter sent a command though send is f5 (%d sends)", n)
+	}
+	drive(t, m, tea.KeyMsg{Type: tea.KeyF5})
+	v := m.View()
+	mustContain(t, v, "code from the platform: 123456", "x aborts", "f5 send with the code", "x abort")
+	typeText(t, m, "654321")
+	drive(t, m, keyMsg("enter"))
+	if n := len(e.cmds.calls()); n != 1 {
+		t.Fatalf("enter sent the code though send is f5 (%d sends)", n)
+	}
+	drive(t, m, keyMsg("x"))
+	mustContain(t, m.View(), "aborted: nothing was sent to the vehicle")
+	if m.commands.Capturing() {
+		t.Fatal("x (back) should close the code prompt")
+	}
+}
+
+// The status bar's broker comes from one place: a closed feed stays closed
+// when the clock ticks, instead of being overwritten by a poll.
+func TestBrokerStateHasOneSource(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	m := started(t, e, 80, 24)
+	mustContain(t, m.View(), "broker connected")
+	drive(t, m, envelope{pane: paneTelemetry, seq: 1, msg: batchMsg{ok: true, b: stream.Batch{
+		Seq: 1, State: stream.ConnState{Phase: stream.Connecting, Attempt: 2}, At: testNow}}})
+	connecting := stream.ConnState{Phase: stream.Connecting, Attempt: 2}.String()
+	mustContain(t, m.View(), "broker "+connecting)
+	drive(t, m, clockMsg{})
+	mustContain(t, m.View(), "broker "+connecting) // the source still says connected
+	drive(t, m, envelope{pane: paneTelemetry, msg: batchMsg{ok: false}})
+	mustContain(t, m.View(), "broker feed closed")
+	drive(t, m, clockMsg{})
+	mustContain(t, m.View(), "broker feed closed")
+}
+
+// fakeModal is a console-wide overlay that records what reached it.
+type fakeModal struct {
+	keys      []string
+	ticks     int
+	capturing bool
+	w, h      int
+}
+
+type modalTick struct{}
+
+func (f *fakeModal) Init() tea.Cmd { return nil }
+func (f *fakeModal) Update(msg tea.Msg) (overlay, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		if msg.String() == "enter" {
+			return nil, nil
+		}
+		f.keys = append(f.keys, msg.String())
+	case envelope:
+		if _, ok := msg.msg.(modalTick); ok {
+			f.ticks++
+		}
+	}
+	return f, nil
+}
+func (f *fakeModal) View() string {
+	return fmt.Sprintf("MODAL %dx%d keys=%s ticks=%d", f.w, f.h, strings.Join(f.keys, ","), f.ticks)
+}
+func (f *fakeModal) SetSize(w, h int) { f.w, f.h = w, h }
+func (f *fakeModal) ShortHelp() []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "close modal"))}
+}
+func (f *fakeModal) Capturing() bool { return f.capturing }
+
+// A pane opens a modal over the whole console: it gets the whole body, every
+// key (q and the pane keys included), its timers, and the help line; closing
+// it gives the panes back.
+func TestConsoleWideModal(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	m := started(t, e, 200, 50)
+	fm := &fakeModal{capturing: true}
+	settle(t, m, openModal(fm))
+	v := m.View()
+	checkFrame(t, v, 200, 50)
+	mustContain(t, v, "MODAL 200x47", "enter close modal", "SANDBOX")
+	mustNotContain(t, v, "─ Telemetry ", "8 vehicles", "? help")
+	drive(t, m, keyMsg("q"), keyMsg("2"), keyMsg("?"), envelope{pane: paneModal, msg: modalTick{}})
+	if got := strings.Join(fm.keys, ","); got != "q,2,?" || fm.ticks != 1 {
+		t.Fatalf("modal got keys %q, %d ticks", got, fm.ticks)
+	}
+	if m.focus != paneClearance {
+		t.Fatal("a key meant for the modal switched panes")
+	}
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "─ Telemetry ", "8 vehicles")
+
+	// One that does not capture still leaves quit to the console.
+	drive(t, m, openModalMsg{ov: &fakeModal{}})
+	mustContain(t, m.View(), "q/ctrl+c quit")
+	if _, cmd := m.Update(keyMsg("q")); cmd == nil {
+		t.Fatal("q should quit past a modal that does not capture")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q should quit past a modal that does not capture")
+	}
+}
+
+// state fingerprints a model's fields, one level deep (pointers as
+// addresses): enough to see a View that writes to its model.
+func state(v any) string { return fmt.Sprintf("%+v", v) }
+
+// View draws; it changes nothing, on any screen.
+func TestViewChangesNoState(t *testing.T) {
+	t.Parallel()
+	e := ignitionEnv()
+	e.opts.Audit = &fakeAudit{}
+	m := started(t, e, 200, 50)
+	check := func(what string) {
+		t.Helper()
+		before := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
+		for _, ov := range append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...) {
+			before = append(before, state(ov))
+		}
+		_ = m.View()
+		after := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
+		for _, ov := range append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...) {
+			after = append(after, state(ov))
+		}
+		for i := range before {
+			if before[i] != after[i] {
+				t.Fatalf("%s: View changed the model (part %d):\nbefore %s\nafter  %s", what, i, before[i], after[i])
+			}
+		}
+	}
+	check("wide start")
+	drive(t, m, keyMsg("enter"), keyMsg("down"), keyMsg("down"))
+	check("detail")
+	drive(t, m, keyMsg("d"))
+	check("dialog")
+	drive(t, m, keyMsg("n"), keyMsg("esc"), keyMsg("a"))
+	check("form")
+	drive(t, m, keyMsg("esc"), keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
+	check("code prompt")
+	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24}, keyMsg("esc"), keyMsg("2"))
+	check("narrow telemetry")
+	drive(t, m, keyMsg("?"))
+	check("help")
+}
+
+// A click in the Commands pane lands on the row drawn under it, in either
+// list, in the narrow and the wide layout.
+func TestMouseInCommandsFollowsTheLayout(t *testing.T) {
+	t.Parallel()
+	for _, sz := range [][2]int{{80, 24}, {200, 50}} {
+		m := started(t, newEnv(), sz[0], sz[1])
+		drive(t, m, keyMsg("3"))
+		c := m.lay.content[paneCommands]
+		l := m.commands.lay
+		drive(t, m, tea.MouseMsg{X: c.x + l.rightX + 2, Y: c.y + l.listTop + 3, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+		if m.commands.col != 1 || m.commands.cwin.cursor != 3 {
+			t.Fatalf("%v: click on the 4th command selected column %d row %d", sz, m.commands.col, m.commands.cwin.cursor)
+		}
+		v := m.View()
+		mustContain(t, v, "▸ diagnostics")
+		drive(t, m, tea.MouseMsg{X: c.x + 1, Y: c.y + l.listTop + 1, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+		if m.commands.col != 0 || m.commands.vwin.cursor != 1 {
+			t.Fatalf("%v: click on the 2nd vehicle selected column %d row %d", sz, m.commands.col, m.commands.vwin.cursor)
+		}
+	}
+}
