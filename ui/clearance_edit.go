@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
@@ -105,7 +106,29 @@ func (m *Clearance) revoke(vinS, from, verb string) tea.Cmd {
 
 // addValues are what the add form's fields write to.
 type addValues struct {
-	vin, brand, odometer, unit string
+	vin                   guardedString
+	brand, odometer, unit string
+}
+
+// guardedString holds a form field that huh reads from two goroutines: the
+// form's Update writes it, and its DescriptionFunc runs as a command. V is
+// exported because huh notices a change by hashing the exported fields of
+// the bindings; it is written only through Set.
+type guardedString struct {
+	mu sync.Mutex
+	V  string
+}
+
+func (g *guardedString) Get() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.V
+}
+
+func (g *guardedString) Set(v string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.V = v
 }
 
 func brandOptions(selected string) []huh.Option[string] {
@@ -133,10 +156,11 @@ func vinHint(s string) string {
 	return "✓ valid VIN"
 }
 
-// vinField is the VIN input both forms start with.
-func vinField(v *string) *huh.Input {
-	return huh.NewInput().Title("VIN").Value(v).CharLimit(17).
-		DescriptionFunc(func() string { return vinHint(*v) }, v).
+// vinField is the VIN input both forms start with; the line under it judges
+// the VIN as it is typed.
+func vinField(v *guardedString) *huh.Input {
+	return huh.NewInput().Title("VIN").Accessor(v).CharLimit(17).
+		DescriptionFunc(func() string { return vinHint(v.Get()) }, v).
 		Validate(func(s string) error { _, err := vin.Check(s); return err })
 }
 
@@ -185,11 +209,13 @@ func (m *Clearance) openEligibility(vinS string) tea.Cmd {
 	if m.busy != "" {
 		return m.showMessage(true, m.busy+" still in progress")
 	}
-	var vinV, brand string
+	var vinV guardedString
+	var brand string
 	if sel, ok := m.find(vinS); ok {
-		vinV, brand = sel.VIN, sel.Brand
+		vinV.Set(sel.VIN)
+		brand = sel.Brand
 	}
-	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.eligibility(vinV, brand) },
+	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.eligibility(vinV.Get(), brand) },
 		huh.NewGroup(
 			vinField(&vinV),
 			huh.NewSelect[string]().Title("Brand").Options(brandOptions(brand)...).
@@ -216,7 +242,7 @@ func (m *Clearance) eligibility(vinS, brand string) tea.Cmd {
 // vehicle turns the form's values into the request, with the same checks the
 // form makes (so nothing reaches the API that the form would refuse).
 func (v *addValues) vehicle() (fleet.NewVehicle, error) {
-	r, err := vin.Check(v.vin)
+	r, err := vin.Check(v.vin.Get())
 	if err != nil {
 		return fleet.NewVehicle{}, err
 	}
