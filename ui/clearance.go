@@ -556,7 +556,8 @@ func (m *Clearance) rowLine(l clearLayout, vi int) string {
 		b.WriteString(pad(r.v.Brand, l.brand))
 	}
 	b.WriteByte(' ')
-	if sel {
+	if sel || changed {
+		// A coloured badge would end the row's background where it ends.
 		b.WriteString(pad(string(r.v.Status), l.status))
 	} else {
 		b.WriteString(st.Badge(string(r.v.Status), l.status))

@@ -2,12 +2,16 @@ package ui
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
@@ -215,5 +219,32 @@ func TestMouseInCommandsFollowsTheLayout(t *testing.T) {
 		if m.commands.col != 0 || m.commands.vwin.cursor != 1 {
 			t.Fatalf("%v: click on the 2nd vehicle selected column %d row %d", sz, m.commands.col, m.commands.vwin.cursor)
 		}
+	}
+}
+
+// A changed row keeps its background across the whole row: a coloured
+// status badge inside it used to end the background where it ended.
+func TestChangedRowBackgroundSpansTheRow(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.TrueColor)
+	e.opts.Renderer = r
+	m := started(t, e, 80, 24)
+	e.fleet.mu.Lock()
+	e.fleet.vehicles[1].Status = fleet.StatusApproved // WDD… pending → approved
+	e.fleet.mu.Unlock()
+	drive(t, m, keyMsg("r"))
+	var row string
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "WDD1234567A123456") {
+			row = l
+		}
+	}
+	if row == "" {
+		t.Fatalf("no row for WDD…:\n%s", m.View())
+	}
+	if n := strings.Count(row, "\x1b[0m"); n != 1 {
+		t.Fatalf("the changed row's styling is reset %d times inside it:\n%q", n, row)
 	}
 }
