@@ -106,18 +106,21 @@ func (m *Clearance) revoke(vinS, from, verb string) tea.Cmd {
 
 // addValues are what the add form's fields write to.
 type addValues struct {
-	vin                   guardedString
+	vin                   *guardedString
 	brand, odometer, unit string
 }
 
 // guardedString holds a form field that huh reads from two goroutines: the
 // form's Update writes it, and its DescriptionFunc runs as a command. V is
 // exported because huh notices a change by hashing the exported fields of
-// the bindings; it is written only through Set.
+// the bindings (copying the struct as it does so: hence a pointer to the
+// lock, never the lock itself); it is written only through Set.
 type guardedString struct {
-	mu sync.Mutex
+	mu *sync.Mutex
 	V  string
 }
+
+func newGuardedString(v string) *guardedString { return &guardedString{mu: new(sync.Mutex), V: v} }
 
 func (g *guardedString) Get() string {
 	g.mu.Lock()
@@ -168,11 +171,11 @@ func (m *Clearance) openAdd() tea.Cmd {
 	if why := m.refuse(); why != "" {
 		return m.showMessage(true, why)
 	}
-	v := &addValues{unit: fleet.UnitKilometers}
+	v := &addValues{vin: newGuardedString(""), unit: fleet.UnitKilometers}
 	isMB := func() bool { return v.brand == fleet.BrandMercedesBenz }
 	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.add(v) },
 		huh.NewGroup(
-			vinField(&v.vin),
+			vinField(v.vin),
 			huh.NewSelect[string]().Title("Brand").Options(brandOptions("")...).
 				Value(&v.brand).Height(6).Filtering(false),
 		).Title("Add a vehicle for clearance"),
@@ -209,15 +212,13 @@ func (m *Clearance) openEligibility(vinS string) tea.Cmd {
 	if m.busy != "" {
 		return m.showMessage(true, m.busy+" still in progress")
 	}
-	var vinV guardedString
-	var brand string
+	vinV, brand := newGuardedString(""), ""
 	if sel, ok := m.find(vinS); ok {
-		vinV.Set(sel.VIN)
-		brand = sel.Brand
+		vinV, brand = newGuardedString(sel.VIN), sel.Brand
 	}
 	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.eligibility(vinV.Get(), brand) },
 		huh.NewGroup(
-			vinField(&vinV),
+			vinField(vinV),
 			huh.NewSelect[string]().Title("Brand").Options(brandOptions(brand)...).
 				Value(&brand).Height(6),
 		).Title("Eligibility check"),
