@@ -7,37 +7,44 @@ import (
 
 // overlay is a modal state: a dialog, a form, a message, a prompt, a detail
 // screen. While one is open its host (a pane, or the root for a
-// console-wide modal) hands it the keys, draws it instead of (or, for the
-// Commands pane, inside) its own screen, and shows its keys in the help line.
-// Each kind is a small model in its own file; the host knows none of their
-// insides.
+// console-wide modal) hands it the keys, draws it instead of its own screen
+// (the Commands pane draws its prompts in its flow area), and shows its keys
+// in the help line. Each kind is a small model in its own file (confirm.go,
+// form.go, message.go, prompt.go, clearance_detail.go); the host knows none
+// of their insides.
 //
 // How to add an overlay to a pane:
 //
-//  1. Write a type with the methods below in its own file (see confirm.go
-//     for the smallest). Give its constructor what it needs to draw and
-//     closures for what happens next (onYes, submit, accept, cancel): the
-//     closures run inside Update, on the program's goroutine, so they may
-//     change the pane and open further overlays on the same stack.
-//  2. Return nil from Update to close it, itself to stay, or another overlay
-//     to be replaced by it (a multi-step modal is a chain of overlays).
+//  1. Write a type with the methods below in its own file (message.go is
+//     the smallest). Give its constructor what it needs to draw and closures
+//     for what happens next (onYes, submit, accept, cancel): the closures run
+//     inside Update, on the program's goroutine, so they may change the pane
+//     and open further overlays on the same stack (they stay above it).
+//  2. Return nil from Update to close it, itself to stay open, or another
+//     overlay to be replaced by it (a multi-step modal is a chain of them).
 //  3. Open it from the pane with m.overlays.open(ov), which sizes it and
-//     returns its Init command. That is all: keys, view, help and capturing
-//     follow from the stack.
+//     returns its Init command. Keys, view, help and Capturing then follow
+//     from the stack; the pane's Update hands the stack widget messages
+//     (huh's, a text input's) and, where the overlay wants them, mouse
+//     events.
 //
-// How to add a console-wide modal (over every pane, e.g. a full-screen
-// confirmation): write the overlay as above and return openModal(ov) from
-// any pane's Update. The root pushes it on its own stack, sizes it to the
-// whole body (the tab bar, status bar and help line stay: the status bar
-// must always show the profile), and hands it every key but ctrl+c until it
-// returns nil. Its own timers (a countdown) travel in an envelope addressed
-// to paneModal; the top console-wide overlay gets them.
+// How to add a console-wide modal (over every pane: a full-screen
+// confirmation, a command palette, a full-screen chart): write the overlay
+// as above and return openModal(ov) from any pane's Update. The root pushes
+// it on its own stack (Model.modals), sizes it to the whole body (the tab
+// bar, the status bar and the help line stay: the status bar must always
+// show the profile), hands it every key but ctrl+c (and q, when it does not
+// capture) until it returns nil, and gives it mouse events in body
+// coordinates. Its own timers (a countdown) travel in an envelope addressed
+// to paneModal, which the top console-wide overlay receives.
 //
-// How to add a view (a pane): write a component (common.go) in one file
-// with its model, update and view; compute its geometry in SetSize into a
-// layout struct that View and the mouse handler both read; send its
-// asynchronous results in envelopes with its paneID; add it to Model.panes
-// in root.go and give it a key in keymap.
+// How to add a view (a fourth pane, e.g. Map): write a component (common.go)
+// in one file with its model, update and view; compute its geometry in
+// SetSize into a layout struct that View and the mouse handler both read
+// (View changes nothing); send its asynchronous results in envelopes with
+// its own paneID (add one before paneCount in common.go); add it to
+// Model.panes in root.go and its width to newRootLayout, and bind a key to
+// it in keymap (like pane_commands).
 type overlay interface {
 	Init() tea.Cmd
 	// Update handles a message and returns the overlay that stays open: nil

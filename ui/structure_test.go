@@ -248,3 +248,60 @@ func TestChangedRowBackgroundSpansTheRow(t *testing.T) {
 		t.Fatalf("the changed row's styling is reset %d times inside it:\n%q", n, row)
 	}
 }
+
+// scripted is an overlay whose Update does what the test says.
+type scripted struct {
+	name   string
+	inits  int
+	w, h   int
+	update func(msg tea.Msg) (overlay, tea.Cmd)
+}
+
+func (s *scripted) Init() tea.Cmd                         { s.inits++; return nil }
+func (s *scripted) Update(msg tea.Msg) (overlay, tea.Cmd) { return s.update(msg) }
+func (s *scripted) View() string                          { return s.name }
+func (s *scripted) SetSize(w, h int)                      { s.w, s.h = w, h }
+func (s *scripted) ShortHelp() []key.Binding              { return nil }
+func (s *scripted) Capturing() bool                       { return true }
+
+// The stack's three outcomes: an overlay stays, is replaced by the next
+// step (sized and started), or closes while leaving what its closure opened
+// on top.
+func TestOverlayStack(t *testing.T) {
+	var o overlays
+	o.setSize(40, 10)
+	second := &scripted{name: "second", update: func(tea.Msg) (overlay, tea.Cmd) { return nil, nil }}
+	above := &scripted{name: "above"}
+	var first *scripted
+	first = &scripted{name: "first", update: func(msg tea.Msg) (overlay, tea.Cmd) {
+		switch msg {
+		case "stay":
+			return first, nil
+		case "next":
+			return second, nil
+		}
+		return first, nil
+	}}
+	o.open(first)
+	if first.inits != 1 || first.w != 40 || first.h != 10 {
+		t.Fatalf("open: %d inits, %dx%d", first.inits, first.w, first.h)
+	}
+	o.update("stay")
+	if o.top() != first {
+		t.Fatal("an overlay that returns itself stays")
+	}
+	o.update("next")
+	if o.top() != second || len(o.stack) != 1 || second.inits != 1 || second.w != 40 {
+		t.Fatalf("replaced by %v (stack %d, %d inits, width %d)", o.top(), len(o.stack), second.inits, second.w)
+	}
+	second.update = func(tea.Msg) (overlay, tea.Cmd) { return nil, o.open(above) }
+	o.update("close")
+	if o.top() != above || len(o.stack) != 1 {
+		t.Fatalf("after closing: top %v, %d open", o.top(), len(o.stack))
+	}
+	above.update = func(tea.Msg) (overlay, tea.Cmd) { return nil, nil }
+	o.update("close")
+	if o.active() {
+		t.Fatal("the last overlay closed, yet the stack is active")
+	}
+}
