@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -132,20 +133,53 @@ func describeClearance(nv fleet.NewVehicle) string {
 	return s
 }
 
-// Delete journals a clearance.revoke intent, revokes, and journals the
-// result.
+// Delete revokes an approved clearance or cancels a pending one (the API has
+// one DELETE for both) and journals which it was; see Remove.
 func (f *FleetActions) Delete(ctx context.Context, vin string) error {
-	seq, err := f.j.Intent(ctx, f.actor, ActionClearanceRevoke, vin, "")
-	if err != nil {
-		return fmt.Errorf("revoke %s: not sent: %w", clean(vin, maxField), err)
+	_, err := f.Remove(ctx, vin)
+	return err
+}
+
+// Remove is Delete that also returns what it did: ActionClearanceCancel
+// when the clearance was pending, ActionClearanceRevoke otherwise. It reads
+// the vehicle first (one GET) so that the journal and the operator are told
+// "cancel" or "revoke" from the clearance's state, not a guess; when that
+// read fails the removal is journaled as a revoke, as every removal was
+// before cancels had their own name, and the API decides.
+func (f *FleetActions) Remove(ctx context.Context, v string) (Action, error) {
+	action, verb, done := ActionClearanceRevoke, "revoke", "revocation requested"
+	if cur, err := f.inner.Get(ctx, v); err == nil && cur.Status == fleet.StatusPending {
+		action, verb, done = ActionClearanceCancel, "cancel", "cancellation requested"
 	}
-	err = f.inner.Delete(ctx, vin)
-	out := "revocation requested"
+	seq, err := f.j.Intent(ctx, f.actor, action, v, "")
+	if err != nil {
+		return action, fmt.Errorf("%s %s: not sent: %w", verb, clean(v, maxField), err)
+	}
+	err = f.inner.Delete(ctx, v)
+	if action == ActionClearanceCancel {
+		err = renameRevoke(err, v)
+	}
+	out := done
 	if err != nil {
 		out = errorText(err)
 	}
 	f.j.outcomeAfter(ctx, f.actor, seq, out, "")
-	return err
+	return action, err
+}
+
+// renameRevoke makes the fleet client's "revoke VIN: …" read "cancel VIN: …"
+// for a pending clearance (the client has one verb for its one DELETE). Any
+// other error is returned as it is; the cause stays wrapped either way.
+func renameRevoke(err error, v string) error {
+	cause := errors.Unwrap(err)
+	if err == nil || cause == nil {
+		return err
+	}
+	v = vin.Normalize(v)
+	if !strings.HasPrefix(err.Error(), "revoke "+v+": ") {
+		return err
+	}
+	return fmt.Errorf("cancel %s: %w", v, cause)
 }
 
 // CommandSender is the command client as CommandActions needs it;

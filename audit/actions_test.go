@@ -186,12 +186,20 @@ type fakeFleet struct {
 	j       *Journal
 	deleted []string
 	err     error
+	status  map[string]fleet.Status // Get's answer by VIN; default revoking
+	getErr  error
 }
 
 func (f *fakeFleet) List(ctx context.Context, flt *fleet.Filter) ([]fleet.Vehicle, error) {
 	return []fleet.Vehicle{{VIN: "WBA5R1C51KAJ98123"}}, nil
 }
 func (f *fakeFleet) Get(ctx context.Context, vin string) (fleet.Vehicle, error) {
+	if f.getErr != nil {
+		return fleet.Vehicle{}, f.getErr
+	}
+	if s, ok := f.status[vin]; ok {
+		return fleet.Vehicle{VIN: vin, Status: s}, nil
+	}
 	return fleet.Vehicle{VIN: vin, Status: fleet.StatusRevoking}, nil
 }
 func (f *fakeFleet) Eligibility(ctx context.Context, vin, brand string) (fleet.Eligibility, error) {

@@ -16,6 +16,10 @@ type Action string
 const (
 	ActionClearanceAdd    Action = "clearance.add"
 	ActionClearanceRevoke Action = "clearance.revoke"
+	// ActionClearanceCancel withdraws a pending clearance request (pending →
+	// canceling → canceled). Journals written before it existed record such
+	// a cancel as clearance.revoke; those entries read and verify as written.
+	ActionClearanceCancel Action = "clearance.cancel"
 	// ActionCommandConfirmation is step one of a two-step command: the
 	// platform issues a confirmation code (which is never recorded).
 	ActionCommandConfirmation Action = "command.confirmation"
