@@ -124,9 +124,14 @@ func (b *Backend) checkPlatform(ctx context.Context) {
 	}
 }
 
-// ProfileLabel is what the status bar calls the profile.
+// ProfileLabel is what the status bar calls the profile. A config the
+// sandbox wrote (sandbox = true, whether the console started the simulators
+// or `fleetdeck sandbox --dir` did) is SANDBOX, with its profile name when it
+// has one.
 func ProfileLabel(cfg *config.Config) string {
 	switch {
+	case cfg.Sandbox && cfg.Profile != "":
+		return "SANDBOX (" + cfg.Profile + ")"
 	case cfg.Sandbox:
 		return "SANDBOX"
 	case cfg.Profile != "":

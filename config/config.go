@@ -44,7 +44,7 @@ type Config struct {
 	File       string // absolute path of the loaded file
 	Profile    string // "" or the --profile name
 	Production bool   // production = true
-	Sandbox    bool   // set by the caller when this config was written by the embedded sandbox
+	Sandbox    bool   // sandbox = true: the sandbox wrote this file and its endpoints are simulators
 	Fleet      *Fleet // nil: section absent → provider disabled
 	Telemetry  *Telemetry
 	Commands   *Commands
@@ -207,6 +207,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Profile != "" {
 		check("", checkProfile(c.Profile))
+	}
+	if c.Production && c.Sandbox {
+		// The frame would say "real vehicles" and the status bar "simulated".
+		add("sandbox", "a sandbox's config cannot also say production = true: remove one")
 	}
 	if f := c.Fleet; f != nil {
 		if f.BaseURL == "" {

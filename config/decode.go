@@ -16,6 +16,7 @@ import (
 
 type rawFile struct {
 	Production tomlBool           `toml:"production"`
+	Sandbox    tomlBool           `toml:"sandbox"`
 	Fleet      *rawFleet          `toml:"fleet"`
 	Telemetry  *rawTelemetry      `toml:"telemetry"`
 	Commands   *rawCommands       `toml:"commands"`

@@ -180,7 +180,7 @@ func readConfig(path string) ([]byte, error) {
 func build(raw *rawFile, file string) *Config {
 	dir := filepath.Dir(file)
 	rel := func(p tomlString) string { return resolvePath(dir, string(p)) }
-	cfg := &Config{File: file, Production: bool(raw.Production)}
+	cfg := &Config{File: file, Production: bool(raw.Production), Sandbox: bool(raw.Sandbox)}
 	if f := raw.Fleet; f != nil {
 		cfg.Fleet = &Fleet{
 			BaseURL:          string(f.BaseURL),

@@ -144,6 +144,9 @@ var configTemplate = template.Must(template.New("config").Funcs(funcs).Parse(`# 
 # Every endpoint below is a simulator on loopback; the credentials are the
 # files beside this one (0600). See README.txt.
 
+# fleetdeck calls this profile SANDBOX: nothing here reaches a real vehicle.
+sandbox = true
+
 [fleet]
 base_url = {{q .Fleet}}
 service_account = {{q .ServiceAccount}}

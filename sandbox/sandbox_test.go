@@ -31,7 +31,8 @@ import (
 
 // fileConfig is design.md §3's format, read independently of config/.
 type fileConfig struct {
-	Fleet struct {
+	Sandbox bool `toml:"sandbox"` // the marker that makes the console say SANDBOX
+	Fleet   struct {
 		BaseURL        string `toml:"base_url"`
 		ServiceAccount string `toml:"service_account"`
 		PollInterval   string `toml:"poll_interval"`
@@ -170,6 +171,9 @@ func TestStartWritesConfigAndEveryEndpointAnswers(t *testing.T) {
 	}
 	if !strings.HasPrefix(sb.HTTPURL(), "http://127.0.0.1:") || cfg.Telemetry.Broker != sb.MQTTURL() || !strings.HasPrefix(sb.MQTTURL(), "ssl://127.0.0.1:") {
 		t.Errorf("urls %s %s %s", sb.HTTPURL(), sb.MQTTURL(), cfg.Telemetry.Broker)
+	}
+	if !cfg.Sandbox {
+		t.Error("config.toml lacks sandbox = true: the console would call it default, not SANDBOX")
 	}
 	if cfg.Telemetry.QoS != 1 || cfg.Telemetry.Pseudonymized != "false" || len(cfg.Telemetry.AppID) != 24 || cfg.Fleet.PollInterval != "5s" {
 		t.Errorf("telemetry/fleet settings: %+v %+v", cfg.Telemetry, cfg.Fleet)
