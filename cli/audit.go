@@ -77,13 +77,15 @@ type auditRecordJSON struct {
 func newAuditCmd(app *App) *cobra.Command {
 	var (
 		asJSON bool
+		asCSV  bool
 		since  string
 		vinArg string
 		limit  int
 	)
 	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "The audit journal: who changed what, when, and how it ended",
+		Use:        "audit",
+		Short:      "The audit journal: who changed what, when, and how it ended",
+		SuggestFor: []string{"journal", "log", "history"},
 		Long: `List the audit journal: every clearance added or revoked and every command
 sent (step one, step two, the id it got, its final status), with who did it
 (local user, or SSH user and key fingerprint), when, and the outcome.
@@ -113,6 +115,9 @@ proves the journal has not been edited.`,
 				if asJSON {
 					return app.PrintJSON([]auditRecordJSON{})
 				}
+				if asCSV {
+					return writeAuditCSV(app.Stdout, nil)
+				}
 				return nil
 			}
 			if err != nil {
@@ -133,6 +138,9 @@ proves the journal has not been edited.`,
 				}
 				return app.PrintJSON(out)
 			}
+			if asCSV {
+				return writeAuditCSV(app.Stdout, recs)
+			}
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tVIN\tCOMMAND\tOUTCOME")
 			for _, r := range recs {
@@ -149,6 +157,9 @@ proves the journal has not been edited.`,
 	f.StringVar(&since, "since", "", "only actions since D: a duration (24h, 7d) or a date (2006-01-02, RFC 3339)")
 	f.StringVar(&vinArg, "vin", "", "only actions on this VIN")
 	f.IntVar(&limit, "limit", 100, "show the newest N actions (0: all)")
+	f.BoolVar(&asCSV, "csv", false, "print CSV (a header row, times in RFC 3339 UTC)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
+	completeFlag(cmd, "vin", app.completeVINs(nil))
 	cmd.AddCommand(newAuditVerifyCmd(app))
 	return cmd
 }

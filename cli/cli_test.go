@@ -49,6 +49,7 @@ func isolate(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	t.Setenv("XDG_STATE_HOME", filepath.Join(home, ".state"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	for _, k := range []string{"FLEETDECK_CONFIG", "FLEETDECK_COMMANDS_TOKEN", "FLEETDECK_COMMANDS_SIGN_SECRET", "FLEETDECK_PLATFORM_API_KEY", "FLEETDECK_FLEET_CLIENT_SECRET"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,15 +12,16 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 	"github.com/fleetdeck/fleetdeck/vin"
 )
 
 func newCommandCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "command",
-		Short: "Remote vehicle commands: send, status",
-		Args:  noArgs,
+		Use:        "command",
+		Short:      "Remote vehicle commands: send, status",
+		SuggestFor: []string{"commands", "cmd", "send"},
 	}
 	cmd.AddCommand(newCommandSendCmd(app), newCommandStatusCmd(app))
 	return cmd
@@ -85,26 +87,42 @@ func toCommandJSON(c commands.Command) commandJSON {
 
 func newCommandSendCmd(app *App) *cobra.Command {
 	var (
-		asJSON bool
-		code   string
-		wait   bool
+		asJSON     bool
+		code       string
+		wait       bool
+		anyCommand bool
 	)
 	cmd := &cobra.Command{
 		Use:   "send VIN COMMAND",
 		Short: "Send a remote command (ignition commands need --code in a second call)",
-		Long: `Send a remote command to a vehicle. Known commands: ` + strings.Join(commands.KnownCommands, ", ") + `;
-any other name is passed through.
+		Long: `Send a remote command to a vehicle. Known commands: ` + strings.Join(commands.KnownCommands, ", ") + `.
+Any other name is refused (exit 2, with the nearest known one), so that a
+typo is caught here and not reported by the OEM as a restriction; mobway may
+offer other commands for some vehicles: send those with --any-command.
 
 enable_ignition and disable_ignition take two calls: the first prints the
-platform's message and a 6-digit code and exits 3; run the same command
-again with --code CODE to execute it.
+platform's message and a 6-digit code and exits 3, with the line to run
+next (it keeps --config and --profile); run it with the code to execute.
 
 --wait follows the command until it succeeds or fails (exit 1 on Error).`,
 		Args: exactArgs("VIN", "COMMAND"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			switch len(args) {
+			case 0:
+				return app.completeVINs(statusIn(fleet.StatusApproved))(cmd, args, toComplete)
+			case 1:
+				return completeCommands(toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, command := vin.Normalize(args[0]), args[1]
 			if strings.TrimSpace(command) == "" {
 				return usageError("command send: COMMAND must not be empty")
+			}
+			if !anyCommand && !slices.Contains(commands.KnownCommands, command) {
+				return usageError("command send: unknown command %q%s (known: %s; --any-command sends another name as it is)",
+					termsafe.String(command), didYouMean(suggest(command, commands.KnownCommands)), strings.Join(commands.KnownCommands, ", "))
 			}
 			if cmd.Flags().Changed("code") && !commands.ValidCode(code) {
 				return usageError("--code must be the 6 digits the first call printed")
@@ -129,8 +147,8 @@ again with --code CODE to execute it.
 						return err
 					}
 				} else {
-					fmt.Fprintf(app.Stdout, "%s\n\nConfirmation code: %s\nTo execute: fleetdeck command send %s %s --code %s\n",
-						termsafe.String(conf.Message), conf.Code, v, command, conf.Code)
+					fmt.Fprintf(app.Stdout, "%s\n\nConfirmation code: %s\nTo execute: %s\n",
+						termsafe.String(conf.Message), conf.Code, app.stepTwoLine(v, command, conf.Code, anyCommand))
 				}
 				return &ExitError{Code: ExitNeedsCode}
 			}
@@ -155,7 +173,59 @@ again with --code CODE to execute it.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&code, "code", "", "the 6-digit confirmation code (second step of ignition commands)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the command until Success or Error")
+	cmd.Flags().BoolVar(&anyCommand, "any-command", false, "send COMMAND even if it is not a known command")
 	return cmd
+}
+
+// stepTwoLine is the shell line that runs step two of an ignition command
+// against the configuration step one used: the config file (and profile)
+// this run loaded, by absolute path, every word quoted for a POSIX shell.
+// The embedded sandbox lives only as long as this process, so its config
+// is not named: there is no file to point at once it has stopped.
+func (a *App) stepTwoLine(v, command, code string, anyCommand bool) string {
+	words := []string{"fleetdeck"}
+	a.mu.Lock()
+	cfg, embedded := a.cfg, a.sandbox != nil
+	a.mu.Unlock()
+	if cfg != nil && !embedded && cfg.File != "" {
+		words = append(words, "--config", cfg.File)
+		if cfg.Profile != "" {
+			words = append(words, "--profile", cfg.Profile)
+		}
+	}
+	words = append(words, "command", "send", v, command, "--code", code)
+	if anyCommand {
+		words = append(words, "--any-command")
+	}
+	return shellJoin(words)
+}
+
+// shellJoin quotes each word for a POSIX shell, in single quotes (a quote
+// inside closes them, is escaped and reopens them), unless the word holds
+// only characters no shell treats specially.
+func shellJoin(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = shellQuote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // printCommand prints a command; a command that ended in Error is exit 1.

@@ -243,9 +243,11 @@ func (a *App) PrintJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// sandboxNotice tells a script's user (on stderr) that the data is simulated.
+// sandboxNotice tells a script's user (on stderr) that the data is
+// simulated because no config was found. A sandbox's own config file
+// (sandbox = true) was asked for by name and needs no notice.
 func (a *App) sandboxNotice(cfg *config.Config) {
-	if cfg.Sandbox {
+	if cfg.Sandbox && a.Sandbox() != nil {
 		fmt.Fprintln(a.Stderr, "fleetdeck: no config found: using the embedded SANDBOX (simulated fleet)")
 	}
 }
@@ -273,6 +275,11 @@ three APIs and an MQTT broker, on loopback.`,
 	root.SetOut(app.Stdout)
 	root.SetErr(app.Stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// "vehicles lst --status x": cobra stops at the flag the group does
+		// not have; the word before it is the real mistake.
+		if cmd.HasSubCommands() && cmd.Flags().NArg() > 0 {
+			return unknownCommand(cmd, cmd.Flags().Arg(0))
+		}
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
 	})
 	pf := root.PersistentFlags()
@@ -285,7 +292,67 @@ three APIs and an MQTT broker, on loopback.`,
 	for _, c := range subcommands(app) {
 		root.AddCommand(c)
 	}
+	addCompletions(app, root)
+	root.InitDefaultCompletionCmd()
+	root.SetHelpCommand(newHelpCmd())
+	applyManners(root)
 	return root
+}
+
+// newHelpCmd is cobra's help command with the same manners as the others:
+// "help vehicles lst" is an unknown command (exit 2, with a suggestion),
+// not the help of vehicles.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := cmd.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() && hasPrefixFold(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil {
+				return err
+			}
+			if len(rest) > 0 {
+				return unknownCommand(target, rest[0])
+			}
+			return target.Help()
+		},
+	}
+}
+
+// applyManners gives every command the same behaviour at the edges: a group
+// (a command that only holds others: vehicles, command, completion…) prints
+// its help when called alone and refuses an unknown word with exit 2 and a
+// suggestion, where cobra would print help and exit 0; and no command
+// offers file names for its arguments unless it says so (they are VINs,
+// ids and names; files come in flags).
+func applyManners(c *cobra.Command) {
+	// cobra applies its default of 2 only on its own error path.
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = noArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+	if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 {
+		c.ValidArgsFunction = cobra.NoFileCompletions
+	}
+	for _, sub := range c.Commands() {
+		applyManners(sub)
+	}
 }
 
 // noArgs is cobra.NoArgs with a usage exit code.
@@ -294,7 +361,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	if cmd.HasSubCommands() {
-		return usageError("unknown command %q (see %s --help)", args[0], cmd.CommandPath())
+		return unknownCommand(cmd, args[0])
 	}
 	return usageError("%s: unexpected argument %q (see %s --help)", cmdName(cmd), args[0], cmd.CommandPath())
 }
@@ -355,5 +422,7 @@ func isCobraUsage(err error) bool {
 	s := err.Error()
 	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
 		strings.HasPrefix(s, "unknown shorthand flag") || strings.Contains(s, "flag needs an argument") ||
-		strings.HasPrefix(s, "invalid argument")
+		strings.HasPrefix(s, "invalid argument") ||
+		// MarkFlagsMutuallyExclusive and MarkFlagRequired.
+		strings.HasPrefix(s, "if any flags in the group") || strings.HasPrefix(s, "required flag")
 }

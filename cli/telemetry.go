@@ -8,15 +8,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
 func newTelemetryCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "telemetry",
-		Short: "Live telemetry from the MQTT broker",
-		Args:  noArgs,
+		Use:        "telemetry",
+		Short:      "Live telemetry from the MQTT broker",
+		SuggestFor: []string{"tail", "stream", "feed"},
 	}
 	cmd.AddCommand(newTelemetryTailCmd(app))
 	return cmd
@@ -65,6 +66,7 @@ possible, or at the recorded pace with --pace).`,
 	f.StringVar(&o.record, "record", "", "append every message received to FILE (NDJSON)")
 	f.StringVar(&o.replay, "replay", "", "play the recording FILE instead of connecting to the broker")
 	f.BoolVar(&o.pace, "pace", false, "with --replay: keep the recorded pace")
+	completeFlag(cmd, "vehicle", app.completeVINs(statusIn(fleet.StatusApproved)))
 	return cmd
 }
 

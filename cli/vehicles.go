@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,9 +24,9 @@ import (
 
 func newVehiclesCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "vehicles",
-		Short: "Fleet clearance: list, add, revoke, eligibility",
-		Args:  noArgs,
+		Use:        "vehicles",
+		Short:      "Fleet clearance: list, add, revoke, eligibility",
+		SuggestFor: []string{"cars", "fleet", "clearance"},
 	}
 	cmd.AddCommand(newVehiclesListCmd(app), newVehiclesShowCmd(app), newVehiclesAddCmd(app),
 		newVehiclesRevokeCmd(app), newVehiclesEligibilityCmd(app))
@@ -82,12 +83,20 @@ func toVehicleJSON(v fleet.Vehicle) vehicleJSON {
 }
 
 func newVehiclesListCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var asJSON, asCSV bool
 	var status, brand string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the fleet's vehicles and their clearance",
-		Args:  noArgs,
+		Long: `List the fleet's vehicles and their clearance, as a table, --json or --csv.
+
+--status and --brand filter (case ignored). A value that is neither
+documented nor held by any vehicle of the fleet is refused (exit 2) with the
+valid ones, so a typo does not pass for an empty fleet.
+
+Each listing is kept for a few minutes (0600, under $XDG_CACHE_HOME/fleetdeck)
+for shell completion to offer VINs.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := app.fleetClient()
 			if err != nil {
@@ -97,13 +106,25 @@ func newVehiclesListCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err // "list vehicles: …" already
 			}
+			if cfg, err := app.Config(); err == nil {
+				app.rememberFleet(cfg, vs, time.Now())
+			}
+			if err := checkFilter(cmd, "--status", status, statusNames(), vs, func(v fleet.Vehicle) string { return string(v.Status) }); err != nil {
+				return err
+			}
+			if err := checkFilter(cmd, "--brand", brand, fleet.Brands(), vs, func(v fleet.Vehicle) string { return v.Brand }); err != nil {
+				return err
+			}
 			vs = filterVehicles(vs, status, brand)
-			if asJSON {
+			switch {
+			case asJSON:
 				out := make([]vehicleJSON, 0, len(vs))
 				for _, v := range vs {
 					out = append(out, toVehicleJSON(v))
 				}
 				return app.PrintJSON(out)
+			case asCSV:
+				return writeVehiclesCSV(app.Stdout, vs)
 			}
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VIN\tBRAND\tSTATUS\tLAST CHANGE\tTAGS")
@@ -118,10 +139,38 @@ func newVehiclesListCmd(app *App) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&status, "status", "", "only vehicles in this clearance status")
-	cmd.Flags().StringVar(&brand, "brand", "", "only vehicles of this brand")
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.BoolVar(&asCSV, "csv", false, "print CSV (a header row, times in RFC 3339 UTC)")
+	cmd.MarkFlagsMutuallyExclusive("json", "csv")
+	f.StringVar(&status, "status", "", "only vehicles in this clearance status ("+strings.Join(statusNames(), ", ")+")")
+	f.StringVar(&brand, "brand", "", "only vehicles of this brand")
+	completeFlag(cmd, "status", completeStatuses)
+	completeFlag(cmd, "brand", app.completeBrands)
 	return cmd
+}
+
+// checkFilter refuses a --status or --brand value that matches no vehicle
+// and is not documented: a typo ("aproved") must not read as "no such
+// vehicles". A value some vehicle holds is fine even when undocumented (the
+// API adds brands and states), and so is a documented one nobody holds.
+func checkFilter(cmd *cobra.Command, flag, value string, documented []string, vs []fleet.Vehicle, field func(fleet.Vehicle) string) error {
+	if value == "" {
+		return nil
+	}
+	valid := slices.Clone(documented)
+	for _, v := range vs {
+		if f := strings.ToLower(field(v)); f != "" && !slices.Contains(valid, f) {
+			valid = append(valid, f)
+		}
+	}
+	for _, v := range valid {
+		if strings.EqualFold(v, strings.TrimSpace(value)) {
+			return nil
+		}
+	}
+	slices.Sort(valid)
+	return unknownValue(cmd, flag, value, valid)
 }
 
 func filterVehicles(vs []fleet.Vehicle, status, brand string) []fleet.Vehicle {
@@ -130,10 +179,10 @@ func filterVehicles(vs []fleet.Vehicle, status, brand string) []fleet.Vehicle {
 	}
 	out := vs[:0:0]
 	for _, v := range vs {
-		if status != "" && !strings.EqualFold(string(v.Status), status) {
+		if status != "" && !strings.EqualFold(string(v.Status), strings.TrimSpace(status)) {
 			continue
 		}
-		if brand != "" && !strings.EqualFold(v.Brand, brand) {
+		if brand != "" && !strings.EqualFold(v.Brand, strings.TrimSpace(brand)) {
 			continue
 		}
 		out = append(out, v)
@@ -144,15 +193,20 @@ func filterVehicles(vs []fleet.Vehicle, status, brand string) []fleet.Vehicle {
 func newVehiclesShowCmd(app *App) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "show VIN",
-		Short: "Show one vehicle with its clearance changelog",
-		Args:  exactArgs("VIN"),
+		Use:               "show VIN",
+		Short:             "Show one vehicle with its clearance changelog",
+		Args:              exactArgs("VIN"),
+		ValidArgsFunction: app.vinArg(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			vn, err := checkAnyVIN(args[0])
+			if err != nil {
+				return err
+			}
 			c, err := app.fleetClient()
 			if err != nil {
 				return err
 			}
-			v, err := c.Get(cmd.Context(), args[0])
+			v, err := c.Get(cmd.Context(), vn)
 			if err != nil {
 				return err // "get VIN: …" already
 			}
@@ -224,7 +278,7 @@ Every row gets its own result; the exit code is 1 when any row failed.`,
 				}
 			} else {
 				if brand == "" {
-					return usageError("vehicles add: --brand is required")
+					return usageError("vehicles add: --brand is required%s", brandHint(args[0]))
 				}
 				tagMap, err := parseTags(tags)
 				if err != nil {
@@ -247,7 +301,7 @@ Every row gets its own result; the exit code is 1 when any row failed.`,
 				}
 				rows = []fleet.NewVehicle{nv}
 				warnings = map[string]string{}
-				if w := r.Warning(); w != "" {
+				if w := joinWarnings(r.Warning(), brandWarning(r.VIN, nv.Brand)); w != "" {
 					warnings[r.VIN] = w
 				}
 			}
@@ -308,7 +362,44 @@ Every row gets its own result; the exit code is 1 when any row failed.`,
 	f.StringVar(&from, "from", "", "add every vehicle in FILE (CSV: VIN,brand[,odometer])")
 	f.StringArrayVar(&tags, "tag", nil, "tag KEY=VALUE (repeatable)")
 	f.IntVar(&chunk, "chunk", 50, "vehicles per request with --from")
+	completeFlag(cmd, "brand", app.completeBrands)
+	completeFlag(cmd, "unit", completeUnits)
+	must(cmd.MarkFlagFilename("from", "csv", "txt"))
 	return cmd
+}
+
+// brandHint proposes --brand from a VIN's manufacturer code, for the error
+// that asks for it: "" when the code is not known.
+func brandHint(v string) string {
+	bs := vin.Brands(v)
+	if len(bs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the manufacturer code %s suggests --brand %s)", vin.WMI(v), strings.Join(bs, " or --brand "))
+}
+
+// brandWarning is what to tell the operator about a brand the API may
+// refuse: one it does not document (with the nearest documented ones), or
+// one the VIN's manufacturer code contradicts. "" when nothing is odd. The
+// request goes out anyway: the API is the judge of brands.
+func brandWarning(v, brand string) string {
+	if !fleet.KnownBrand(brand) {
+		return fmt.Sprintf("brand %q is not one the fleet API documents%s", termsafe.String(brand), didYouMean(suggest(brand, fleet.Brands())))
+	}
+	if bs := vin.Brands(v); len(bs) > 0 && brand != fleet.BrandSandbox && !slices.Contains(bs, brand) {
+		return fmt.Sprintf("its manufacturer code %s is %s's, not %s's", vin.WMI(v), strings.Join(bs, " or "), brand)
+	}
+	return ""
+}
+
+func joinWarnings(ws ...string) string {
+	var out []string
+	for _, w := range ws {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // checkVIN is vin.Check, except that High Mobility's own sandbox vehicles
@@ -320,6 +411,14 @@ func checkVIN(v, brand string) (vin.Result, error) {
 		return vin.Result{VIN: n, CheckDigitOK: true}, nil
 	}
 	return vin.Check(n)
+}
+
+// checkAnyVIN checks a VIN whose brand is not known here (show, revoke):
+// it must have a VIN's shape; the letters I, O and Q, which only High
+// Mobility's sandbox vehicles carry, are left for the API to judge.
+func checkAnyVIN(v string) (string, error) {
+	r, err := checkVIN(v, fleet.BrandSandbox)
+	return r.VIN, err
 }
 
 func parseTags(tags []string) (map[string]string, error) {
@@ -405,7 +504,7 @@ func readVehicleFile(path, unit string) ([]fleet.NewVehicle, map[string]string, 
 			problems = append(problems, fmt.Errorf("%s:%d: %s: mercedes-benz needs the odometer as third field", path, line, res.VIN))
 			continue
 		}
-		if w := res.Warning(); w != "" {
+		if w := joinWarnings(res.Warning(), brandWarning(res.VIN, nv.Brand)); w != "" {
 			warnings[res.VIN] = w
 		}
 		rows = append(rows, nv)
@@ -426,32 +525,43 @@ func newVehiclesRevokeCmd(app *App) *cobra.Command {
 		Short: "Revoke an approved vehicle, or cancel a pending clearance",
 		Long: `Revoke a vehicle's clearance (approved → revoking → revoked: its data stops),
 or cancel a pending one (pending → canceling → canceled). The API completes
-this asynchronously; the command prints the state it reached.`,
-		Args: exactArgs("VIN"),
+this asynchronously; the command prints which it was (revocation or
+cancellation requested) and the state reached. The audit journal records a
+clearance.revoke or a clearance.cancel.`,
+		Args:              exactArgs("VIN"),
+		ValidArgsFunction: app.vinArg(statusIn(fleet.StatusApproved, fleet.StatusPending)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := vin.Normalize(args[0])
+			v, err := checkAnyVIN(args[0])
+			if err != nil {
+				return err
+			}
 			c, err := app.fleetActions()
 			if err != nil {
 				return err
 			}
-			// The client's errors start "revoke VIN: ".
-			if err := c.Delete(cmd.Context(), v); err != nil {
+			// The errors start "revoke VIN: " or "cancel VIN: ".
+			action, err := c.Remove(cmd.Context(), v)
+			if err != nil {
 				switch {
 				case fleet.IsConflict(err):
 					return fmt.Errorf("%w (already removed, or a change is in progress)", err)
 				case fleet.IsUnsupported(err):
-					return fmt.Errorf("%w (this vehicle's clearance cannot be revoked)", err)
+					return fmt.Errorf("%w (this vehicle's clearance cannot be removed)", err)
 				}
 				return err
+			}
+			verb, requested := "revoke", "revocation requested"
+			if action == audit.ActionClearanceCancel {
+				verb, requested = "cancel", "cancellation requested"
 			}
 			status := "requested"
 			if got, err := c.Get(cmd.Context(), v); err == nil {
 				status = string(got.Status)
 			}
 			if asJSON {
-				return app.PrintJSON(map[string]string{"vin": v, "status": status})
+				return app.PrintJSON(map[string]string{"vin": v, "action": verb, "status": status})
 			}
-			fmt.Fprintf(app.Stdout, "%s: revocation requested; status now %s\n", v, termsafe.String(status))
+			fmt.Fprintf(app.Stdout, "%s: %s; status now %s\n", v, requested, termsafe.String(status))
 			return nil
 		},
 	}
@@ -463,12 +573,13 @@ func newVehiclesEligibilityCmd(app *App) *cobra.Command {
 	var asJSON bool
 	var brand string
 	cmd := &cobra.Command{
-		Use:   "eligibility VIN --brand BRAND",
-		Short: "Check whether a vehicle can deliver data",
-		Args:  exactArgs("VIN"),
+		Use:               "eligibility VIN --brand BRAND",
+		Short:             "Check whether a vehicle can deliver data",
+		Args:              exactArgs("VIN"),
+		ValidArgsFunction: app.vinArg(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if brand == "" {
-				return usageError("vehicles eligibility: --brand is required")
+				return usageError("vehicles eligibility: --brand is required%s", brandHint(args[0]))
 			}
 			r, err := checkVIN(args[0], brand)
 			if err != nil {
@@ -500,5 +611,6 @@ func newVehiclesEligibilityCmd(app *App) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&brand, "brand", "", "brand as the fleet API names it")
+	completeFlag(cmd, "brand", app.completeBrands)
 	return cmd
 }
