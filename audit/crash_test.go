@@ -28,10 +28,17 @@ func TestHelperProcess(t *testing.T) {
 	if mode == "" {
 		t.Skip("helper process for the crash tests")
 	}
-	j, err := Open(os.Getenv(envJournal))
+	var st Store
+	var err error
+	if dsn, ok := strings.CutPrefix(os.Getenv(envJournal), "postgres:"); ok {
+		st, err = OpenPostgres(context.Background(), dsn, "")
+	} else {
+		st, err = OpenSQLite(strings.TrimPrefix(os.Getenv(envJournal), "sqlite:"))
+	}
 	if err != nil {
 		os.Exit(2)
 	}
+	j := New(st)
 	ctx := context.Background()
 	// Step two of an ignition command, as CommandActions.Send writes it.
 	seq, err := j.Intent(ctx, alice, ActionCommandConfirm, "WBA5R1C51KAJ98123", "disable_ignition")
@@ -50,9 +57,14 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(5)
 }
 
-// crashMidCommand runs the helper and SIGKILLs it once it said ready.
-func crashMidCommand(t *testing.T, path, mode string) {
+// crashMidCommand runs the helper on s's journal and SIGKILLs it once it
+// said ready.
+func crashMidCommand(t *testing.T, s *testStore, mode string) {
 	t.Helper()
+	path := "sqlite:" + s.path
+	if s.kind == "postgres" {
+		path = "postgres:" + s.dsn
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envHelper+"="+mode, envJournal+"="+path)
 	out, err := cmd.StdoutPipe()
@@ -90,14 +102,14 @@ func crashMidCommand(t *testing.T, path, mode string) {
 }
 
 func TestJournalKilledBeforeOutcome(t *testing.T) {
-	_, path := openTemp(t)
-	crashMidCommand(t, path, "intent")
+	forEachStore(t, testKilledBeforeOutcome)
+}
 
-	j, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+func testKilledBeforeOutcome(t *testing.T, s *testStore) {
+	s.open(t).Close() // create it
+	crashMidCommand(t, s, "intent")
+
+	j := s.open(t)
 	ctx := context.Background()
 	recs, err := j.List(ctx, Filter{})
 	if err != nil || len(recs) != 1 {
@@ -110,21 +122,21 @@ func TestJournalKilledBeforeOutcome(t *testing.T) {
 	if un, err := j.Unfinished(ctx); err != nil || len(un) != 0 {
 		t.Errorf("unfinished: %+v (%v)", un, err)
 	}
-	if rep, err := j.Verify(ctx); err != nil || !rep.OK || rep.Entries != 1 {
+	if rep, err := j.Verify(ctx, VerifyOptions{}); err != nil || !rep.OK || rep.Entries != 1 {
 		t.Errorf("verify after the crash: %+v (%v)", rep, err)
 	}
 }
 
 func TestJournalKilledBetweenAcceptAndFinalStatus(t *testing.T) {
-	_, path := openTemp(t)
-	crashMidCommand(t, path, "accepted")
+	forEachStore(t, testKilledBetweenAcceptAndFinalStatus)
+}
+
+func testKilledBetweenAcceptAndFinalStatus(t *testing.T, s *testStore) {
+	s.open(t).Close() // create it
+	crashMidCommand(t, s, "accepted")
 
 	// The restart.
-	j, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	j := s.open(t)
 	ctx := context.Background()
 	recs, err := j.List(ctx, Filter{})
 	if err != nil || len(recs) != 1 {
@@ -162,7 +174,7 @@ func TestJournalKilledBetweenAcceptAndFinalStatus(t *testing.T) {
 	if err := Resume(ctx, j, follow, alice); err != nil || len(followed) != 0 {
 		t.Errorf("second resume followed %v (%v)", followed, err)
 	}
-	if rep, err := j.Verify(ctx); err != nil || !rep.OK || rep.Entries != 3 {
+	if rep, err := j.Verify(ctx, VerifyOptions{}); err != nil || !rep.OK || rep.Entries != 3 {
 		t.Errorf("verify: %+v (%v)", rep, err)
 	}
 }

@@ -85,6 +85,10 @@ type Entry struct {
 	Outcome   string    `json:"outcome,omitempty"`
 	PrevHash  string    `json:"prev_hash"`
 	Hash      string    `json:"hash"`
+	// Signer is the fingerprint of the key that signed Hash ("" for an
+	// unsigned entry); Sig the Ed25519 signature, base64.
+	Signer string `json:"signer,omitempty"`
+	Sig    string `json:"sig,omitempty"`
 }
 
 // Field bounds: an entry is a line in a log, not a place for payloads.
@@ -107,6 +111,7 @@ type row struct {
 	phase                           string
 	ref                             int64
 	outcome, prevHash, hash         string
+	signer, sig                     string // not covered by hash: they sign it
 }
 
 // hashDomain separates this encoding from any other use of SHA-256 and
@@ -151,6 +156,7 @@ func (r row) entry() Entry {
 		Actor:  Actor{Kind: r.kind, User: r.user, KeyFingerprint: r.key, Role: r.role},
 		Action: Action(r.action), VIN: r.vin, Command: r.command, CommandID: r.commandID,
 		Phase: Phase(r.phase), Ref: r.ref, Outcome: r.outcome, PrevHash: r.prevHash, Hash: r.hash,
+		Signer: r.signer, Sig: r.sig,
 	}
 }
 

@@ -4,11 +4,14 @@
 // secret) and the outcome. An intent is written before the request and its
 // outcome after it, so a crash in between leaves an intent with no outcome:
 // "outcome unknown". Every entry carries the hash of the one before it, so
-// Verify can prove the chain unbroken and name the first entry that is not.
+// Verify can prove the chain unbroken and name the first entry that is not;
+// with a signing key, each entry's hash is also signed (Ed25519), so a
+// forger without the key cannot rewrite the chain and re-hash it.
 //
-// The journal is one SQLite file (modernc.org/sqlite, pure Go) in WAL mode,
-// shared safely by every fleetdeck process on the machine: the console, CLI
-// calls and an SSH server append to one chain.
+// The journal lives in a Store: one SQLite file (modernc.org/sqlite, pure
+// Go) in WAL mode, shared by every fleetdeck process on the machine, or a
+// PostgreSQL database shared by every ops box that reaches it. Either way
+// the console, CLI calls and SSH servers append to one chain.
 package audit
 
 import (
@@ -16,26 +19,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/vin"
 )
-
-// schemaVersion is PRAGMA user_version of a journal this code writes.
-const schemaVersion = 1
-
-// busyTimeout is how long a write waits for another process's write. Appends
-// take milliseconds; this only matters when many processes append at once.
-const busyTimeout = 10 * time.Second
 
 // outcomeTimeout bounds an outcome write made after the caller's context
 // ended: the request went out, so its outcome must still be recorded.
@@ -45,16 +35,20 @@ const outcomeTimeout = 5 * time.Second
 var ErrSchema = errors.New("audit journal has a newer schema")
 
 // Journal is an open audit journal. It is safe for concurrent use, and
-// several processes may open the same file.
+// several processes (on several machines, with PostgreSQL) may share its
+// store.
 type Journal struct {
-	db   *sql.DB
-	path string
-	log  *slog.Logger
-	now  func() time.Time
+	st     Store
+	db     *sql.DB
+	log    *slog.Logger
+	now    func() time.Time
+	signer *Signer
 	// mu serializes this process's appends: SQLite's busy handler polls with
 	// sleeps, so contention inside one process is cheaper resolved here.
-	// Other processes are serialized by BEGIN IMMEDIATE and busy_timeout.
+	// Other processes are serialized by the store's writer lock.
 	mu sync.Mutex
+
+	changes *hub
 }
 
 // Option configures Open.
@@ -79,139 +73,45 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// Open opens the journal at path, creating it (directory 0700, file 0600)
-// and its schema when missing.
+// WithSigner signs every entry this process appends (see Signer).
+func WithSigner(s *Signer) Option {
+	return func(j *Journal) { j.signer = s }
+}
+
+// Open opens the SQLite journal at path, creating it (directory 0700, file
+// 0600) and its schema when missing.
 func Open(path string, opts ...Option) (*Journal, error) {
-	if path == "" {
-		return nil, errors.New("open audit journal: no path")
+	st, err := OpenSQLite(path)
+	if err != nil {
+		return nil, err
 	}
-	if strings.ContainsAny(path, "?#") {
-		// The driver would read what follows as connection parameters.
-		return nil, fmt.Errorf("open audit journal %s: the path must not contain ? or #", path)
-	}
-	j := &Journal{path: path, log: slog.New(slog.DiscardHandler), now: time.Now}
+	return New(st, opts...), nil
+}
+
+// New is a journal on st; Close closes st.
+func New(st Store, opts ...Option) *Journal {
+	j := &Journal{st: st, db: st.DB(), log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(j)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open audit journal: %w", err)
-	}
-	if err := createPrivate(path); err != nil {
-		return nil, fmt.Errorf("open audit journal: %w", err)
-	}
-	// synchronous=FULL: an intent must be on disk before its request leaves,
-	// even across a power loss (NORMAL in WAL mode only survives a crash of
-	// the process). SQLite creates the -wal and -shm files with the main
-	// file's permissions, so they are 0600 too.
-	dsn := path + "?_txlock=immediate" +
-		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open audit journal %s: %w", path, err)
-	}
-	db.SetMaxIdleConns(2)
-	j.db = db
-	if err := j.migrate(context.Background()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open audit journal %s: %w", path, err)
-	}
-	return j, nil
+	j.changes = newHub(st.Watch)
+	return j
 }
 
-// createPrivate creates path 0600 if it does not exist, and takes group and
-// other access away from an existing file: the journal lists the fleet.
-func createPrivate(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		return f.Close()
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(path, 0o600); err != nil {
-			return fmt.Errorf("%s is readable by others and cannot be restricted: %w", path, err)
-		}
-	}
-	return nil
-}
+// Name says which journal this is: its file, or its DSN without secrets.
+func (j *Journal) Name() string { return j.st.Name() }
 
-// Path is the journal's file.
-func (j *Journal) Path() string { return j.path }
+// Store is the journal's storage.
+func (j *Journal) Store() Store { return j.st }
 
-// Close closes the database.
+// Close stops watching for changes and closes the store.
 func (j *Journal) Close() error {
-	return j.db.Close()
+	j.changes.close()
+	return j.st.Close()
 }
 
-const schema = `
-CREATE TABLE entries (
-	seq        INTEGER PRIMARY KEY,
-	at         TEXT    NOT NULL,
-	actor_kind TEXT    NOT NULL,
-	actor_user TEXT    NOT NULL,
-	actor_key  TEXT    NOT NULL,
-	actor_role TEXT    NOT NULL,
-	action     TEXT    NOT NULL,
-	vin        TEXT    NOT NULL,
-	command    TEXT    NOT NULL,
-	command_id TEXT    NOT NULL,
-	phase      TEXT    NOT NULL,
-	ref        INTEGER NOT NULL,
-	outcome    TEXT    NOT NULL,
-	prev_hash  TEXT    NOT NULL,
-	hash       TEXT    NOT NULL
-);
-CREATE INDEX entries_at  ON entries(at);
-CREATE INDEX entries_vin ON entries(vin);
-CREATE INDEX entries_ref ON entries(ref) WHERE ref > 0;
-CREATE INDEX entries_command_id ON entries(command_id) WHERE command_id <> '';
--- The head witnesses the last entry, so a deleted tail is a gap too.
-CREATE TABLE head (
-	id   INTEGER PRIMARY KEY CHECK (id = 1),
-	seq  INTEGER NOT NULL,
-	hash TEXT    NOT NULL
-);
--- Append-only: stops accidents; deliberate edits are what Verify is for.
-CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
-	BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
-	BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
-`
-
-func (j *Journal) migrate(ctx context.Context) error {
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	defer tx.Rollback()
-	var v int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return fmt.Errorf("schema version: %w", err)
-	}
-	switch {
-	case v == schemaVersion:
-		return nil
-	case v > schemaVersion:
-		return fmt.Errorf("%w (version %d; this fleetdeck knows %d)", ErrSchema, v, schemaVersion)
-	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(schemaVersion)); err != nil {
-		return fmt.Errorf("schema version: %w", err)
-	}
-	return tx.Commit()
-}
+// q rewrites a query for the store's placeholders.
+func (j *Journal) q(query string) string { return j.st.Rebind(query) }
 
 // newEntry is what a caller adds; the journal assigns the rest.
 type newEntry struct {
@@ -232,7 +132,7 @@ type prepare func(ctx context.Context, tx *sql.Tx, es []newEntry) (keep bool, er
 func (j *Journal) appendEntries(ctx context.Context, es []newEntry, prep prepare) ([]int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	tx, err := j.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock): one writer across processes
+	tx, err := j.st.BeginAppend(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -243,18 +143,12 @@ func (j *Journal) appendEntries(ctx context.Context, es []newEntry, prep prepare
 			return nil, err
 		}
 	}
-	seq, prev, err := chainHead(ctx, tx)
+	seq, prev, err := j.chainHead(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	at := j.now().UTC().Format(timeLayout)
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO entries
-		(seq, at, actor_kind, actor_user, actor_key, actor_role, action, vin, command, command_id, phase, ref, outcome, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer ins.Close()
+	rows := make([]row, 0, len(es))
 	seqs := make([]int64, 0, len(es))
 	for _, e := range es {
 		seq++
@@ -266,43 +160,82 @@ func (j *Journal) appendEntries(ctx context.Context, es []newEntry, prep prepare
 			outcome: clean(e.out, maxOutcome), prevHash: prev,
 		}
 		r.hash = r.computeHash()
-		if _, err := ins.ExecContext(ctx, r.seq, r.at, r.kind, r.user, r.key, r.role, r.action, r.vin,
-			r.command, r.commandID, r.phase, r.ref, r.outcome, r.prevHash, r.hash); err != nil {
-			return nil, err
-		}
+		j.signer.sign(&r)
 		prev = r.hash
+		rows = append(rows, r)
 		seqs = append(seqs, seq)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, seq, prev); err != nil {
+	if err := j.insertRows(ctx, tx, rows); err != nil {
+		return nil, err
+	}
+	if err := j.st.Announced(ctx, tx, seq); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	j.changes.notify()
 	return seqs, nil
+}
+
+// insertRows writes rows as they are (hashes and signatures included) and
+// moves the head to the last.
+func (j *Journal) insertRows(ctx context.Context, tx *sql.Tx, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ins, err := tx.PrepareContext(ctx, j.q(`INSERT INTO entries (`+entryColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, r := range rows {
+		if _, err := ins.ExecContext(ctx, r.seq, r.at, r.kind, r.user, r.key, r.role, r.action, r.vin,
+			r.command, r.commandID, r.phase, r.ref, r.outcome, r.prevHash, r.hash, r.signer, r.sig); err != nil {
+			return err
+		}
+	}
+	last := rows[len(rows)-1]
+	_, err = tx.ExecContext(ctx, j.q(`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`), last.seq, last.hash)
+	return err
 }
 
 // chainHead returns the Seq and hash the next entry follows. The head row is
 // preferred over the last entry so that entries deleted from the end leave
 // a gap Verify reports instead of being silently chained over.
-func chainHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
+func (j *Journal) chainHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
 	var lastSeq int64
 	var lastHash string
 	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, "", fmt.Errorf("read the chain's head: %w", err)
 	}
-	var headSeq int64
-	var headHash string
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&headSeq, &headHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	h, err := readHead(ctx, tx)
+	if err != nil {
 		return 0, "", fmt.Errorf("read the chain's head: %w", err)
 	}
-	if headSeq > lastSeq {
-		return headSeq, headHash, nil
+	if h.Seq > lastSeq {
+		return h.Seq, h.Hash, nil
 	}
 	return lastSeq, lastHash, nil
+}
+
+// Head is the journal's last entry as its head record witnesses it.
+type Head struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// readHead reads the head record; the zero Head when there is none.
+func readHead(ctx context.Context, tx *sql.Tx) (Head, error) {
+	var h Head
+	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Head{}, nil
+	}
+	return h, err
 }
 
 // Intent records that actor is about to do action on VIN v (command: the
@@ -347,7 +280,7 @@ func (j *Journal) outcomes(ctx context.Context, actor Actor, refs []int64, outs,
 	_, err := j.appendEntries(ctx, es, func(ctx context.Context, tx *sql.Tx, es []newEntry) (bool, error) {
 		for i := range es {
 			var action, phase string
-			err := tx.QueryRowContext(ctx, "SELECT action, phase, vin, command FROM entries WHERE seq = ?", es[i].ref).
+			err := tx.QueryRowContext(ctx, j.q("SELECT action, phase, vin, command FROM entries WHERE seq = ?"), es[i].ref).
 				Scan(&action, &phase, &es[i].vin, &es[i].command)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && phase != string(PhaseIntent)) {
 				return false, fmt.Errorf("entry %d is not an intent", es[i].ref)
@@ -369,4 +302,29 @@ func (j *Journal) outcomes(ctx context.Context, actor Actor, refs []int64, outs,
 // gone: the caller's may already be cancelled, and the outcome still counts.
 func afterTheFact(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+}
+
+// OpenConfig opens the journal the [audit] section names: PostgreSQL when
+// dsn is set, else the SQLite file at path. Entries are signed with the key
+// at keyPath (generated there on first use), unless keyPath is "".
+func OpenConfig(ctx context.Context, a config.Audit, keyPath string, opts ...Option) (*Journal, error) {
+	if keyPath != "" {
+		s, err := LoadOrCreateKey(keyPath)
+		if err != nil {
+			return nil, err
+		}
+		opts = append([]Option{WithSigner(s)}, opts...)
+	}
+	if a.DSN == "" {
+		return Open(a.Path, opts...)
+	}
+	pw, err := a.Password()
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenPostgres(ctx, a.DSN, pw)
+	if err != nil {
+		return nil, err
+	}
+	return New(st, opts...), nil
 }

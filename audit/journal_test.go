@@ -274,7 +274,7 @@ func TestJournalConcurrentAppendOneChain(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("append: %v", err)
 	}
-	rep, err := j1.Verify(context.Background())
+	rep, err := j1.Verify(context.Background(), VerifyOptions{})
 	if err != nil || !rep.OK || rep.Entries != 4*each+2*each {
 		t.Fatalf("verify after concurrent appends: %+v (%v)", rep, err)
 	}
@@ -324,7 +324,7 @@ func BenchmarkJournalVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if rep, err := j.Verify(ctx); err != nil || !rep.OK {
+		if rep, err := j.Verify(ctx, VerifyOptions{}); err != nil || !rep.OK {
 			b.Fatal(rep, err)
 		}
 	}

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -80,14 +79,14 @@ type Filter struct {
 	Limit int // the newest Limit records; 0 means all
 }
 
-const entryColumns = `seq, at, actor_kind, actor_user, actor_key, actor_role, action, vin, command, command_id, phase, ref, outcome, prev_hash, hash`
+const entryColumns = `seq, at, actor_kind, actor_user, actor_key, actor_role, action, vin, command, command_id, phase, ref, outcome, prev_hash, hash, signer, sig`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRow(s scanner) (row, error) {
 	var r row
 	err := s.Scan(&r.seq, &r.at, &r.kind, &r.user, &r.key, &r.role, &r.action, &r.vin, &r.command,
-		&r.commandID, &r.phase, &r.ref, &r.outcome, &r.prevHash, &r.hash)
+		&r.commandID, &r.phase, &r.ref, &r.outcome, &r.prevHash, &r.hash, &r.signer, &r.sig)
 	return r, err
 }
 
@@ -103,20 +102,19 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]Record, error) {
 		where = append(where, "vin = ?")
 		args = append(args, vin.Normalize(f.VIN))
 	}
-	limit := -1
+	intents := "SELECT seq FROM entries WHERE " + strings.Join(where, " AND ") + " ORDER BY seq DESC"
 	if f.Limit > 0 {
-		limit = f.Limit
+		intents += " LIMIT ?"
+		args = append(args, f.Limit)
 	}
-	args = append(args, limit)
-	intents := "SELECT seq FROM entries WHERE " + strings.Join(where, " AND ") + " ORDER BY seq DESC LIMIT ?"
 
 	// One read transaction: intents and outcomes from the same snapshot.
-	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := j.st.BeginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE seq IN ("+intents+") ORDER BY seq", args...)
+	rows, err := tx.QueryContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE seq IN ("+intents+") ORDER BY seq"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
@@ -137,7 +135,7 @@ func (j *Journal) List(ctx context.Context, f Filter) ([]Record, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	rows, err = tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE ref IN ("+intents+") AND phase = 'outcome' ORDER BY seq", args...)
+	rows, err = tx.QueryContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE ref IN ("+intents+") AND phase = 'outcome' ORDER BY seq"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit outcomes: %w", err)
 	}

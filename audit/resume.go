@@ -40,15 +40,15 @@ func (j *Journal) FinalStatus(ctx context.Context, actor Actor, c commands.Comma
 	es := []newEntry{{actor: actor, action: ActionCommandStatus, phase: PhaseOutcome, commandID: c.ID, out: finalText(c)}}
 	seqs, err := j.appendEntries(ctx, es, func(ctx context.Context, tx *sql.Tx, es []newEntry) (bool, error) {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM entries WHERE command_id = ? AND action = 'command.status' LIMIT 1", c.ID).Scan(&one)
+		err := tx.QueryRowContext(ctx, j.q("SELECT 1 FROM entries WHERE command_id = ? AND action = 'command.status' LIMIT 1"), c.ID).Scan(&one)
 		if err == nil {
 			return false, nil // already recorded
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return false, err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT i.seq, i.vin, i.command FROM entries o JOIN entries i ON i.seq = o.ref
-			WHERE o.command_id = ? AND o.phase = 'outcome' ORDER BY o.seq DESC LIMIT 1`, c.ID).
+		err = tx.QueryRowContext(ctx, j.q(`SELECT i.seq, i.vin, i.command FROM entries o JOIN entries i ON i.seq = o.ref
+			WHERE o.command_id = ? AND o.phase = 'outcome' ORDER BY o.seq DESC LIMIT 1`), c.ID).
 			Scan(&es[0].ref, &es[0].vin, &es[0].command)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil // not sent through the journal

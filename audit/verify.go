@@ -2,10 +2,21 @@ package audit
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"crypto/ed25519"
 	"fmt"
+	"slices"
 )
+
+// VerifyOptions adds proofs beyond the hash chain.
+type VerifyOptions struct {
+	// Keys are the public keys whose signatures count. With any, every
+	// entry after the first signed one must be signed by one of them, and
+	// the chain must hold a signed entry.
+	Keys []ed25519.PublicKey
+	// Anchors are heads kept elsewhere (audit export): each must still be
+	// an entry of the chain, with the same hash.
+	Anchors []Head
+}
 
 // VerifyReport is what Verify found.
 type VerifyReport struct {
@@ -13,16 +24,28 @@ type VerifyReport struct {
 	OK       bool   `json:"ok"`
 	FirstBad int64  `json:"first_bad,omitempty"` // the Seq of the first entry that fails; 0 when OK
 	Reason   string `json:"reason,omitempty"`
+	Head     Head   `json:"head"`
+	// Signed counts signed entries; Signers names their keys. Unsigned
+	// counts the entries before the first signed one (written before
+	// signing began; the first signature covers them through the chain).
+	Signed         int      `json:"signed"`
+	Signers        []string `json:"signers,omitempty"`
+	Unsigned       int      `json:"unsigned_before_first_signed,omitempty"`
+	SignaturesChecked bool   `json:"signatures_checked"`
 }
 
 // Verify recomputes every entry's hash and link and checks that Seqs run
 // from 1 without a gap up to the head the journal recorded last. It names
 // the first bad entry: an edited row fails its own hash, a deleted one
 // leaves a gap, a rewritten-and-rehashed one breaks the link of the next,
-// and reordering changes Seqs, which the hashes cover. The error is only
-// for failing to read the journal; a broken chain is a report with OK false.
-func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
-	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// and reordering changes Seqs, which the hashes cover. A forger who rewrites
+// an entry, re-hashes every one after it and moves the head passes all of
+// that; with o.Keys, such a forger fails at the first entry rewritten,
+// because its signature no longer matches (only the key's holder can sign).
+// The error is only for failing to read the journal; a broken chain is a
+// report with OK false.
+func (j *Journal) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
+	tx, err := j.st.BeginRead(ctx)
 	if err != nil {
 		return VerifyReport{}, fmt.Errorf("verify audit journal: %w", err)
 	}
@@ -32,7 +55,15 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 		return VerifyReport{}, fmt.Errorf("verify audit journal: %w", err)
 	}
 	defer rows.Close()
-	rep := VerifyReport{OK: true}
+	keys := make(map[string]ed25519.PublicKey, len(o.Keys))
+	for _, k := range o.Keys {
+		keys[KeyID(k)] = k
+	}
+	anchors := make(map[int64]string, len(o.Anchors))
+	for _, a := range o.Anchors {
+		anchors[a.Seq] = a.Hash
+	}
+	rep := VerifyReport{OK: true, SignaturesChecked: len(keys) > 0}
 	fail := func(seq int64, format string, args ...any) {
 		if rep.OK {
 			rep.OK, rep.FirstBad, rep.Reason = false, seq, fmt.Sprintf(format, args...)
@@ -45,6 +76,14 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			return VerifyReport{}, fmt.Errorf("verify audit journal: entry after %d: %w", prev.seq, err)
 		}
 		rep.Entries++
+		if r.sig != "" {
+			rep.Signed++
+			if !slices.Contains(rep.Signers, r.signer) {
+				rep.Signers = append(rep.Signers, r.signer)
+			}
+		} else if rep.Signed == 0 {
+			rep.Unsigned++
+		}
 		if !rep.OK {
 			continue // count the rest; the first failure is the one named
 		}
@@ -61,30 +100,61 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			// Both rows hash right, so one was rewritten with a fresh hash:
 			// the earlier, since content is what a forger wants to change.
 			fail(prev.seq, "entry %d was rewritten: entry %d links to a different entry %d", prev.seq, r.seq, prev.seq)
+		case len(keys) > 0:
+			checkSigned(r, keys, rep.Signed, fail)
 		}
+		if h, ok := anchors[r.seq]; ok && h != r.hash {
+			fail(r.seq, "entry %d was rewritten: it differs from the exported head", r.seq)
+		}
+		delete(anchors, r.seq)
 		prev = r
 	}
 	if err := rows.Err(); err != nil {
 		return VerifyReport{}, fmt.Errorf("verify audit journal: %w", err)
 	}
+	rep.Head = Head{Seq: prev.seq, Hash: prev.hash}
+	for seq := range anchors {
+		fail(seq, "entry %d is missing: an export saw the chain reach it (truncated?)", seq)
+	}
+	if len(keys) > 0 && rep.Entries > 0 && rep.Signed == 0 {
+		fail(1, "no entry is signed: nothing proves who wrote this journal")
+	}
 	if !rep.OK {
 		return rep, nil
 	}
-	var head row
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM head WHERE id = 1").Scan(&head.seq, &head.hash)
+	head, err := readHead(ctx, tx)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return VerifyReport{}, fmt.Errorf("verify audit journal: head: %w", err)
+	case head == Head{}:
 		if prev.seq != 0 {
 			fail(prev.seq+1, "the journal's head record is missing: entries after %d may have been deleted", prev.seq)
 		}
-	case err != nil:
-		return VerifyReport{}, fmt.Errorf("verify audit journal: head: %w", err)
-	case head.seq > prev.seq:
-		fail(prev.seq+1, "entries %d to %d are missing: the journal's head records entry %d", prev.seq+1, head.seq, head.seq)
-	case head.seq < prev.seq:
-		fail(head.seq+1, "entries after %d are not in the journal's head: appended outside fleetdeck", head.seq)
-	case head.hash != prev.hash:
+	case head.Seq > prev.seq:
+		fail(prev.seq+1, "entries %d to %d are missing: the journal's head records entry %d", prev.seq+1, head.Seq, head.Seq)
+	case head.Seq < prev.seq:
+		fail(head.Seq+1, "entries after %d are not in the journal's head: appended outside fleetdeck", head.Seq)
+	case head.Hash != prev.hash:
 		fail(prev.seq, "entry %d was rewritten: it does not match the journal's head", prev.seq)
 	}
 	return rep, nil
+}
+
+// checkSigned holds r to the keys: signed by one of them, correctly, and
+// unsigned only before the chain's first signature (legacy entries, which
+// that signature covers through the hash links).
+func checkSigned(r row, keys map[string]ed25519.PublicKey, signedSoFar int, fail func(int64, string, ...any)) {
+	if r.sig == "" {
+		if signedSoFar > 0 {
+			fail(r.seq, "entry %d is not signed, though entries before it are", r.seq)
+		}
+		return
+	}
+	pub, ok := keys[r.signer]
+	switch {
+	case !ok:
+		fail(r.seq, "entry %d is signed by %s, which is not a key you gave", r.seq, clean(r.signer, maxField))
+	case !checkSig(r, pub):
+		fail(r.seq, "entry %d was rewritten: its signature does not match its hash", r.seq)
+	}
 }

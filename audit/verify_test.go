@@ -21,7 +21,7 @@ func chain(t *testing.T) (*Journal, string) {
 
 func verify(t *testing.T, j *Journal) VerifyReport {
 	t.Helper()
-	rep, err := j.Verify(context.Background())
+	rep, err := j.Verify(context.Background(), VerifyOptions{})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

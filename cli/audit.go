@@ -182,7 +182,7 @@ edited, deleted or reordered.`,
 				return err
 			}
 			defer j.Close()
-			rep, err := j.Verify(cmd.Context())
+			rep, err := j.Verify(cmd.Context(), audit.VerifyOptions{})
 			if err != nil {
 				return err
 			}

@@ -243,7 +243,7 @@ func TestAuditJournalAgainstSandbox(t *testing.T) {
 	if recs[2].Action != audit.ActionClearanceRevoke || recs[2].Result() != "revocation requested" {
 		t.Errorf("revoke recorded as %s %q", recs[2].Action, recs[2].Result())
 	}
-	if rep, err := j.Verify(ctx); err != nil || !rep.OK {
+	if rep, err := j.Verify(ctx, audit.VerifyOptions{}); err != nil || !rep.OK {
 		t.Errorf("verify: %+v (%v)", rep, err)
 	}
 	var raw []byte

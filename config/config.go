@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,9 +139,106 @@ func (p *Platform) APIKey() (string, error) {
 	return secret("platform.api_key", EnvPlatformAPIKey, "platform.api_key_file", p.APIKeyFile)
 }
 
-// Audit is the [audit] section.
+// Audit is the [audit] section: where the journal lives and the key that
+// signs its entries.
 type Audit struct {
-	Path string // default $XDG_STATE_HOME/fleetdeck/audit.db
+	Path string // SQLite file; default $XDG_STATE_HOME/fleetdeck/audit.db; unused with DSN
+	// DSN, when set, puts the journal in PostgreSQL (postgres://user@host/db
+	// or keyword=value pairs). It never holds a password (CheckAuditDSN).
+	DSN          string
+	PasswordFile string // absolute path: the DSN's password (0600); "" means $PGPASSWORD
+	// KeyFile is the Ed25519 key that signs entries (0600, generated on
+	// first use); "" means the default: DefaultAuditKeyPath, or for
+	// `serve` beside its host key.
+	KeyFile string
+}
+
+// Password returns the PostgreSQL password from PasswordFile (0600), or ""
+// when none is named (the driver then reads $PGPASSWORD).
+func (a Audit) Password() (string, error) {
+	if a.PasswordFile == "" {
+		return "", nil
+	}
+	s, err := ReadSecretFile(a.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("audit.password_file: %w", err)
+	}
+	return s, nil
+}
+
+// AuditKeyName is the signing key's file name, in the state directory or
+// beside serve's host key.
+const AuditKeyName = "audit_ed25519_key"
+
+// DefaultAuditKeyPath is where the journal's signing key lives unless
+// audit.key_file says otherwise.
+func DefaultAuditKeyPath() string {
+	return filepath.Join(StateDir(), "fleetdeck", AuditKeyName)
+}
+
+// CheckAuditDSN refuses a PostgreSQL DSN that carries a password (URL user
+// info or a password parameter): the password belongs in a 0600 file or
+// $PGPASSWORD, never in config.toml or on a command line. The error never
+// repeats the DSN.
+func CheckAuditDSN(dsn string) error {
+	if strings.TrimSpace(dsn) == "" {
+		return errors.New("empty: want postgres://user@host/db")
+	}
+	refuse := errors.New("must not contain a password: put it in audit.password_file (0600) or $PGPASSWORD")
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			// url.Parse quotes its input, which may hold a password.
+			return errors.New("not a valid URL: want postgres://user@host/db")
+		}
+		if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			return errors.New("want a postgres:// or postgresql:// URL")
+		}
+		if _, ok := u.User.Password(); ok {
+			return refuse
+		}
+		for k := range u.Query() {
+			if strings.EqualFold(k, "password") {
+				return refuse
+			}
+		}
+		return nil
+	}
+	// Keyword/value form: host=… user=… dbname=…
+	if !strings.Contains(dsn, "=") {
+		return errors.New("want postgres://user@host/db or keyword=value pairs (host=… dbname=…)")
+	}
+	for _, f := range strings.Fields(dsn) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(strings.TrimSpace(k), "password") {
+			return refuse
+		}
+	}
+	return nil
+}
+
+// RedactDSN is a DSN fit for a message or a log: a URL without its query
+// and password, or the keyword form's host, port, user and dbname.
+func RedactDSN(dsn string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "postgres(unparsable DSN)"
+		}
+		u.RawQuery, u.Fragment = "", ""
+		if u.User != nil {
+			u.User = url.User(u.User.Username())
+		}
+		return u.String()
+	}
+	var keep []string
+	for _, f := range strings.Fields(dsn) {
+		k, _, _ := strings.Cut(f, "=")
+		switch strings.ToLower(k) {
+		case "host", "port", "dbname", "user":
+			keep = append(keep, f)
+		}
+	}
+	return "postgres(" + strings.Join(keep, " ") + ")"
 }
 
 // DefaultAuditPath is where the audit journal lives unless audit.path says otherwise.
@@ -296,6 +394,13 @@ func (c *Config) Validate() error {
 	} else {
 		check("audit.path", checkAbs(c.Audit.Path))
 	}
+	if c.Audit.DSN != "" {
+		check("audit.dsn", CheckAuditDSN(c.Audit.DSN))
+	} else if c.Audit.PasswordFile != "" {
+		add("audit.password_file", "only used with audit.dsn (the SQLite journal has no password)")
+	}
+	check("audit.password_file", checkAbs(c.Audit.PasswordFile))
+	check("audit.key_file", checkAbs(c.Audit.KeyFile))
 	for _, action := range slices.Sorted(maps.Keys(c.Keys)) {
 		check("keys."+action, checkKeyList(c.Keys[action]))
 	}

@@ -60,7 +60,10 @@ type rawPlatform struct {
 }
 
 type rawAudit struct {
-	Path tomlString `toml:"path"`
+	Path         tomlString `toml:"path"`
+	DSN          tomlString `toml:"dsn"`
+	PasswordFile tomlString `toml:"password_file"`
+	KeyFile      tomlString `toml:"key_file"`
 }
 
 func describe(v any) string {
@@ -311,6 +314,9 @@ func secretAdvice(key toml.Key) (string, bool) {
 		}
 		return "put it in a 0600 file named by the matching *_file key, or in its environment variable", true
 	case "password":
+		if section == "audit" {
+			return "put the PostgreSQL password in a 0600 file named by audit.password_file, or set $PGPASSWORD", true
+		}
 		return "fleetdeck never stores passwords: `fleetdeck platform login` asks for it and saves only the API key", true
 	case "private_key":
 		return "name the service-account JSON file with fleet.service_account (0600)", true

@@ -40,7 +40,10 @@ login_url = "https://gateway.prod.hummingbirdtech.com/api/v1"
 api_key_file = "platform.key"              # or FLEETDECK_PLATFORM_API_KEY; fleetdeck platform login writes it
 
 [audit]
-# path = ""                      # default: $XDG_STATE_HOME/fleetdeck/audit.db
+# path = ""                      # default: $XDG_STATE_HOME/fleetdeck/audit.db (SQLite)
+# dsn = "postgres://fleetdeck@db.example.com/fleetdeck"   # PostgreSQL instead, shared by every ops box; never a password here
+# password_file = "audit.pgpass" # the DSN's password (0600), or PGPASSWORD
+# key_file = ""                  # Ed25519 key signing each entry (0600, made on first use); default: $XDG_STATE_HOME/fleetdeck/audit_ed25519_key, or beside serve's host key
 
 [keys]                           # optional overrides: action = ["key", ...]
 # revoke = ["D"]

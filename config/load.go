@@ -237,8 +237,8 @@ func build(raw *rawFile, file string) *Config {
 			APIKeyFile: rel(p.APIKeyFile),
 		}
 	}
-	if raw.Audit != nil {
-		cfg.Audit.Path = rel(raw.Audit.Path)
+	if a := raw.Audit; a != nil {
+		cfg.Audit = Audit{Path: rel(a.Path), DSN: string(a.DSN), PasswordFile: rel(a.PasswordFile), KeyFile: rel(a.KeyFile)}
 	}
 	if cfg.Audit.Path == "" {
 		cfg.Audit.Path = DefaultAuditPath()
