@@ -167,10 +167,10 @@ func (s *sqliteStore) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-func (s *sqliteStore) DB() *sql.DB          { return s.db }
+func (s *sqliteStore) DB() *sql.DB            { return s.db }
 func (s *sqliteStore) Rebind(q string) string { return q }
-func (s *sqliteStore) Name() string         { return s.path }
-func (s *sqliteStore) Close() error         { return s.db.Close() }
+func (s *sqliteStore) Name() string           { return s.path }
+func (s *sqliteStore) Close() error           { return s.db.Close() }
 
 // BeginAppend is BEGIN IMMEDIATE (the DSN's _txlock): one writer at a time
 // across the machine's processes, the others wait up to busyTimeout.

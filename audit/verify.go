@@ -28,10 +28,10 @@ type VerifyReport struct {
 	// Signed counts signed entries; Signers names their keys. Unsigned
 	// counts the entries before the first signed one (written before
 	// signing began; the first signature covers them through the chain).
-	Signed         int      `json:"signed"`
-	Signers        []string `json:"signers,omitempty"`
-	Unsigned       int      `json:"unsigned_before_first_signed,omitempty"`
-	SignaturesChecked bool   `json:"signatures_checked"`
+	Signed            int      `json:"signed"`
+	Signers           []string `json:"signers,omitempty"`
+	Unsigned          int      `json:"unsigned_before_first_signed,omitempty"`
+	SignaturesChecked bool     `json:"signatures_checked"`
 }
 
 // Verify recomputes every entry's hash and link and checks that Seqs run
