@@ -192,8 +192,14 @@ func (s *pgStore) Announced(ctx context.Context, tx *sql.Tx, seq int64) error {
 // Watch LISTENs on a connection of its own. After the connection drops it
 // listens again and reports a change, since one may have been missed.
 func (s *pgStore) Watch(ctx context.Context, changed func()) {
+	s.listenOn(ctx, pgChannel, changed)
+}
+
+// listenOn calls changed for every notification on channel until ctx ends,
+// listening again (and calling changed once) after a dropped connection.
+func (s *pgStore) listenOn(ctx context.Context, channel string, changed func()) {
 	for ctx.Err() == nil {
-		err := s.listen(ctx, changed)
+		err := s.listen(ctx, channel, changed)
 		if ctx.Err() != nil {
 			return
 		}
@@ -207,7 +213,7 @@ func (s *pgStore) Watch(ctx context.Context, changed func()) {
 	}
 }
 
-func (s *pgStore) listen(ctx context.Context, changed func()) error {
+func (s *pgStore) listen(ctx context.Context, channel string, changed func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.cfg)
 	if err != nil {
 		return err
@@ -217,7 +223,7 @@ func (s *pgStore) listen(ctx context.Context, changed func()) error {
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
 	for {

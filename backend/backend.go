@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/clients/platform"
@@ -27,13 +28,23 @@ type Options struct {
 	// PlatformCheck is how often the platform key is checked again (a key
 	// can be replaced from another machine); default 5 min.
 	PlatformCheck time.Duration
+	// Journal, when it is on PostgreSQL, is where the ops boxes that share
+	// it elect one clearance poller and share its list (Backend.Lister).
+	Journal *audit.Journal
+	// Box names this process in the shared list; default the host name.
+	Box string
 }
 
 // Backend holds the process's clients and stream. A nil field means its
 // config section is absent and the provider is disabled. It knows nothing of
 // the console: the cli builds the console's options from it.
 type Backend struct {
-	Fleet    *fleet.Client
+	Fleet *fleet.Client
+	// Lister is the clearance list every session of this process shares;
+	// with a PostgreSQL journal, every box on it shares it too (one box
+	// polls the API for all: Shared).
+	Lister   *fleet.SharedLister
+	Shared   *audit.SharedList // nil unless the journal is on PostgreSQL
 	Commands *commands.Client
 	Platform *platform.Client
 	Pipeline *stream.Pipeline
@@ -62,6 +73,12 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Fleet = fc
+		b.Lister = fleet.NewSharedLister(fc, cfg.Fleet.PollInterval)
+		if o.Journal != nil {
+			if err := b.shareClearance(o, cfg.Fleet.PollInterval); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.Commands != nil {
 		cc, err := commands.NewFromConfig(cfg.Commands, log.With("client", "commands"))
@@ -95,6 +112,9 @@ func (b *Backend) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if b.Platform != nil {
 		wg.Go(func() { b.checkPlatform(ctx) })
+	}
+	if b.Shared != nil {
+		wg.Go(func() { b.Shared.Run(ctx, b.fetchClearance) })
 	}
 	if b.Pipeline != nil {
 		wg.Go(func() {

@@ -17,53 +17,74 @@ import (
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
-// auditPath is where the journal lives: config's audit.path. Without a
-// config file the console runs the embedded sandbox, whose journal lives
-// (and goes) with its temp dir; this command then reads the default journal
-// without starting the simulators just to learn that.
-func (a *App) auditPath() (string, error) {
+// auditConfig is the config's [audit] section. Without a config file the
+// console runs the embedded sandbox, whose journal lives (and goes) with
+// its temp dir; the audit commands then read the default journal without
+// starting the simulators just to learn that.
+func (a *App) auditConfig() (config.Audit, error) {
 	a.mu.Lock()
 	cfg := a.cfg
 	a.mu.Unlock()
 	if cfg == nil && a.Profile == "" {
 		if _, found, err := config.Locate(a.ConfigPath, ""); err == nil && !found {
-			return config.DefaultAuditPath(), nil
+			return config.Audit{Path: config.DefaultAuditPath()}, nil
 		}
 	}
 	if cfg == nil {
 		var err error
 		if cfg, err = a.Config(); err != nil {
-			return "", err
+			return config.Audit{}, err
 		}
 	}
-	return cfg.Audit.Path, nil
+	return cfg.Audit, nil
+}
+
+// auditKeyPath is the key that signs this process's entries: audit.key_file,
+// else the key beside serve's host key, else the default in the state dir.
+func (a *App) auditKeyPath(ac config.Audit) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case ac.KeyFile != "":
+		return ac.KeyFile
+	case a.auditKey != "":
+		return a.auditKey
+	}
+	return config.DefaultAuditKeyPath()
 }
 
 // openJournal opens (creating when missing) the audit journal the config
-// names. The caller closes it.
+// names, signing with the process's key. The caller closes it.
 func (a *App) openJournal() (*audit.Journal, error) {
-	path, err := a.auditPath()
+	ac, err := a.auditConfig()
 	if err != nil {
 		return nil, err
 	}
-	return audit.Open(path, audit.WithLogger(a.Logger().With("component", "audit")))
+	return audit.OpenConfig(a.Context(), ac, a.auditKeyPath(ac), audit.WithLogger(a.Logger().With("component", "audit")))
 }
 
-// openExistingJournal is openJournal for readers: a journal that does not
-// exist is reported, not created.
+// openExistingJournal is openJournal for readers: a SQLite journal that
+// does not exist is reported, not created, and nothing is signed.
 func (a *App) openExistingJournal() (*audit.Journal, string, error) {
-	path, err := a.auditPath()
+	ac, err := a.auditConfig()
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, path, fs.ErrNotExist
+	if ac.DSN != "" {
+		j, err := audit.OpenConfig(a.Context(), ac, "", audit.WithLogger(a.Logger().With("component", "audit")))
+		if err != nil {
+			return nil, config.RedactDSN(ac.DSN), err
 		}
-		return nil, path, fmt.Errorf("audit journal: %w", err)
+		return j, j.Name(), nil
 	}
-	j, err := audit.Open(path, audit.WithLogger(a.Logger().With("component", "audit")))
-	return j, path, err
+	if _, err := os.Stat(ac.Path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ac.Path, fs.ErrNotExist
+		}
+		return nil, ac.Path, fmt.Errorf("audit journal: %w", err)
+	}
+	j, err := audit.Open(ac.Path, audit.WithLogger(a.Logger().With("component", "audit")))
+	return j, ac.Path, err
 }
 
 // auditRecordJSON is the --json shape of a record: the intent's fields, its
@@ -160,20 +181,50 @@ proves the journal has not been edited.`,
 	f.BoolVar(&asCSV, "csv", false, "print CSV (a header row, times in RFC 3339 UTC)")
 	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 	completeFlag(cmd, "vin", app.completeVINs(nil))
-	cmd.AddCommand(newAuditVerifyCmd(app))
+	cmd.AddCommand(newAuditVerifyCmd(app), newAuditExportCmd(app), newAuditMigrateCmd(app))
 	return cmd
 }
 
 func newAuditVerifyCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON   bool
+		keyFiles []string
+		against  []string
+	)
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove the audit journal unbroken, or name the first entry that is not",
 		Long: `Recompute every entry's hash and its link to the entry before it. Exit 0
 with "chain intact: N entries", or exit 1 naming the first entry that was
-edited, deleted or reordered.`,
+edited, deleted or reordered.
+
+The hashes alone cannot stop someone who rewrites an entry and recomputes
+every hash after it. --key FILE closes that: every entry is signed with an
+Ed25519 key kept apart from the database, and verify then checks each
+signature against the public key (FILE.pub beside the signing key, or the
+signing key itself). Give --key once per key (each ops box has its own).
+--against EXPORT checks that the head an earlier "audit export" saw is
+still in the chain, unchanged: a journal cut back or rewritten since fails.`,
+		Example: `  fleetdeck audit verify --key ~/.local/state/fleetdeck/audit_ed25519_key.pub
+  fleetdeck audit export > /mnt/elsewhere/audit-$(date +%F).ndjson
+  fleetdeck audit verify --key box1.pub --key box2.pub --against /mnt/elsewhere/audit-2025-03-01.ndjson`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var o audit.VerifyOptions
+			for _, f := range keyFiles {
+				k, err := audit.ReadVerifyKey(f)
+				if err != nil {
+					return err
+				}
+				o.Keys = append(o.Keys, k)
+			}
+			for _, f := range against {
+				h, err := readExportHead(f)
+				if err != nil {
+					return err
+				}
+				o.Anchors = append(o.Anchors, h)
+			}
 			j, path, err := app.openExistingJournal()
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("no audit journal at %s", path)
@@ -182,7 +233,7 @@ edited, deleted or reordered.`,
 				return err
 			}
 			defer j.Close()
-			rep, err := j.Verify(cmd.Context(), audit.VerifyOptions{})
+			rep, err := j.Verify(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -191,7 +242,22 @@ edited, deleted or reordered.`,
 					return err
 				}
 			} else if rep.OK {
-				fmt.Fprintf(app.Stdout, "chain intact: %d entries\n", rep.Entries)
+				fmt.Fprintf(app.Stdout, "chain intact: %d entries, head %d %s\n", rep.Entries, rep.Head.Seq, rep.Head.Hash)
+				switch {
+				case rep.SignaturesChecked:
+					fmt.Fprintf(app.Stdout, "signatures verified: %d entries signed by %s", rep.Signed, strings.Join(rep.Signers, ", "))
+					if rep.Unsigned > 0 {
+						fmt.Fprintf(app.Stdout, " (%d older unsigned entries are covered by the first signature)", rep.Unsigned)
+					}
+					fmt.Fprintln(app.Stdout)
+				case rep.Signed > 0:
+					fmt.Fprintf(app.Stdout, "%d entries signed, not checked: pass --key to prove no one rewrote and re-hashed them\n", rep.Signed)
+				default:
+					fmt.Fprintln(app.Stdout, "no entry is signed: the hashes prove the chain is consistent, not who wrote it")
+				}
+				if len(o.Anchors) > 0 {
+					fmt.Fprintf(app.Stdout, "the chain still holds the head of %d export(s)\n", len(o.Anchors))
+				}
 			}
 			if !rep.OK {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit journal %s: chain broken at entry %d: %s", path, rep.FirstBad, rep.Reason)}
@@ -199,7 +265,136 @@ edited, deleted or reordered.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringArrayVar(&keyFiles, "key", nil, "check every entry's signature against this key FILE (public key or the signing key; repeatable)")
+	f.StringArrayVar(&against, "against", nil, "check the chain still holds the head of this export FILE (repeatable)")
+	return cmd
+}
+
+// readExportHead reads the head an export file recorded.
+func readExportHead(path string) (audit.Head, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("--against: %w", err)
+	}
+	defer f.Close()
+	h, err := audit.ReadExportHeader(f)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("--against %s: %w", path, err)
+	}
+	return h.Head, nil
+}
+
+func newAuditExportCmd(app *App) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the whole chain (NDJSON) with its head, to keep elsewhere",
+		Long: `Write the audit journal as NDJSON: a first line with the format, the head
+(the last entry's number and hash) and the entry count, then every entry,
+oldest first, with its hash, link and signature. Keep it (or just its first
+line) where the ops boxes cannot write; "audit verify --against FILE" later
+proves the journal still holds that head unchanged.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			j, path, err := app.openExistingJournal()
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no audit journal at %s", path)
+			}
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			w := app.Stdout
+			if out != "" {
+				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				if err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
+				defer func() {
+					if cerr := f.Close(); err == nil && cerr != nil {
+						err = fmt.Errorf("export: %w", cerr)
+					}
+				}()
+				w = f
+			}
+			h, err := j.Export(cmd.Context(), w)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(app.Stderr, "exported %d entries to %s; head %d %s\n", h.Entries, out, h.Head.Seq, h.Head.Hash)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "write to FILE (created 0600; must not exist) instead of stdout")
+	return cmd
+}
+
+func newAuditMigrateCmd(app *App) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "migrate --to DSN",
+		Short: "Copy the SQLite journal into PostgreSQL, verified before and after",
+		Long: `Copy every entry of the SQLite journal (audit.path) into an empty PostgreSQL
+journal, unchanged: numbers, times, hashes and signatures. The chain is
+verified before (a broken one is not copied) and after (the copy must end at
+the same head). The DSN must not hold a password: it comes from
+audit.password_file (0600) or $PGPASSWORD. Then set [audit] dsn to the same
+DSN on every ops box.`,
+		Example: `  PGPASSWORD=... fleetdeck audit migrate --to postgres://fleetdeck@db.example.com/fleetdeck`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to == "" {
+				return usageError("audit migrate: --to DSN is required")
+			}
+			if err := config.CheckAuditDSN(to); err != nil {
+				return usageError("audit migrate: --to: %v", err)
+			}
+			ac, err := app.auditConfig()
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(ac.Path); err != nil {
+				return fmt.Errorf("audit migrate: no SQLite journal at %s", ac.Path)
+			}
+			src, err := audit.Open(ac.Path)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			ctx := cmd.Context()
+			before, err := src.Verify(ctx, audit.VerifyOptions{})
+			if err != nil {
+				return err
+			}
+			if !before.OK {
+				return fmt.Errorf("audit migrate: %s is broken at entry %d (%s): not copied", ac.Path, before.FirstBad, before.Reason)
+			}
+			dst, err := audit.OpenConfig(ctx, config.Audit{DSN: to, PasswordFile: ac.PasswordFile}, "")
+			if err != nil {
+				return err
+			}
+			defer dst.Close()
+			n, err := src.CopyTo(ctx, dst)
+			if err != nil {
+				return fmt.Errorf("audit migrate: %w", err)
+			}
+			after, err := dst.Verify(ctx, audit.VerifyOptions{Anchors: []audit.Head{before.Head}})
+			if err != nil {
+				return err
+			}
+			if !after.OK || after.Head != before.Head || after.Entries != before.Entries {
+				return fmt.Errorf("audit migrate: the copy in %s does not verify (%s): keep using %s", dst.Name(), after.Reason, ac.Path)
+			}
+			fmt.Fprintf(app.Stdout, "copied %d entries from %s to %s; chain verified before and after, head %d %s\nnow set [audit] dsn = %q on every ops box\n",
+				n, ac.Path, dst.Name(), after.Head.Seq, after.Head.Hash, dst.Name())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the PostgreSQL journal's DSN (no password in it)")
 	return cmd
 }
 

@@ -86,12 +86,12 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	if err != nil {
 		return err
 	}
-	b, err := backend.Build(cfg, backend.Options{Record: record, Replay: replay, Logger: app.Logger()})
+	// Every mutating action goes through the journal: no journal, no console.
+	j, err := app.Journal()
 	if err != nil {
 		return err
 	}
-	// Every mutating action goes through the journal: no journal, no console.
-	j, err := app.Journal()
+	b, err := backend.Build(cfg, backend.Options{Record: record, Replay: replay, Logger: app.Logger(), Journal: j})
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,13 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	opts := consoleOptions(cfg, b, app.Logger())
 	actor := audit.LocalActor()
 	if b.Fleet != nil {
-		opts.Fleet = audit.Fleet(b.Fleet, j, actor)
+		// With a PostgreSQL journal the list comes from the box that polls
+		// for all (b.UI.Fleet is then the shared lister).
+		inner := audit.FleetMutator(b.Fleet)
+		if b.Shared != nil {
+			inner = b.Lister
+		}
+		opts.Fleet = audit.Fleet(inner, j, actor)
 	}
 	if b.Commands != nil {
 		opts.Commands = audit.Commands(b.Commands, j, actor)

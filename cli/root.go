@@ -73,6 +73,9 @@ type App struct {
 	logOut  io.Closer
 	sandbox *sandbox.Sandbox
 	journal *audit.Journal
+	// auditKey is where `serve` keeps the journal's signing key (beside its
+	// host key) when audit.key_file does not say.
+	auditKey string
 	// sandboxOptions lets tests and `--sandbox-*` style callers tune the
 	// embedded default; nil means defaults.
 	sandboxOptions *sandbox.Options

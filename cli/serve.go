@@ -12,7 +12,6 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/backend"
-	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/sshserve"
 	"github.com/fleetdeck/fleetdeck/ui"
@@ -80,22 +79,26 @@ func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string
 	if err != nil {
 		return err
 	}
-	b, err := backend.Build(cfg, backend.Options{Logger: log})
+	// Every mutating action goes through the journal, under the identity
+	// of the session that made it: no journal, no server. Its signing key
+	// lives beside the host key unless audit.key_file says otherwise.
+	app.mu.Lock()
+	app.auditKey = filepath.Join(filepath.Dir(o.HostKeyPath), config.AuditKeyName)
+	app.mu.Unlock()
+	j, err := app.Journal()
 	if err != nil {
 		return err
 	}
-	// Every mutating action goes through the journal, under the identity
-	// of the session that made it: no journal, no server.
-	j, err := app.Journal()
+	b, err := backend.Build(cfg, backend.Options{Logger: log, Journal: j})
 	if err != nil {
 		return err
 	}
 	o.UI = consoleOptions(cfg, b, log)
 	o.UI.Audit = j
-	var shared *fleet.SharedLister
-	if b.Fleet != nil {
-		// One clearance list per poll interval for all sessions together.
-		shared = fleet.NewSharedLister(b.Fleet, o.UI.PollInterval)
+	// One clearance list per poll interval for all sessions together (and,
+	// on a PostgreSQL journal, for all boxes together).
+	shared := b.Lister
+	if shared != nil {
 		o.UI.Fleet = shared
 	}
 	o.Session = func(uo *ui.Options, id sshserve.Identity) {

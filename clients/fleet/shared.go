@@ -26,6 +26,11 @@ type SharedLister struct {
 	ttl time.Duration
 	now func() time.Time
 
+	// source replaces the Client's List for the unfiltered list, and
+	// changed is told of every Add and Delete (Share).
+	source  func(ctx context.Context) ([]Vehicle, error)
+	changed func()
+
 	group singleflight.Group
 	mu    sync.Mutex
 	gen   uint64 // bumped by Add and Delete: a list started before is not cached
@@ -41,6 +46,15 @@ func NewSharedLister(c *Client, ttl time.Duration) *SharedLister {
 		ttl = 10 * time.Second
 	}
 	return &SharedLister{Client: c, ttl: ttl, now: time.Now}
+}
+
+// Share makes s take the unfiltered list from source instead of calling
+// the API itself, and tell changed after each Add and Delete. Several ops
+// boxes use it to poll once for all: source reads the list one elected box
+// fetched, and changed asks that box to fetch again. Call it before the
+// first List.
+func (s *SharedLister) Share(source func(ctx context.Context) ([]Vehicle, error), changed func()) {
+	s.source, s.changed = source, changed
 }
 
 // List returns the clearance list, from the cache when it is younger than
@@ -61,7 +75,13 @@ func (s *SharedLister) List(ctx context.Context, f *Filter) ([]Vehicle, error) {
 	ch := s.group.DoChan("list", func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedListTimeout)
 		defer cancel()
-		vs, err := s.Client.List(lctx, nil)
+		var vs []Vehicle
+		var err error
+		if s.source != nil {
+			vs, err = s.source(lctx)
+		} else {
+			vs, err = s.Client.List(lctx, nil)
+		}
 		s.mu.Lock()
 		if s.gen == gen {
 			s.list, s.err, s.at, s.valid = vs, err, s.now(), true
@@ -91,6 +111,9 @@ func (s *SharedLister) Delete(ctx context.Context, v string) error {
 }
 
 func (s *SharedLister) invalidate() {
+	if s.changed != nil {
+		s.changed()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.valid = false
