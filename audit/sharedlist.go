@@ -120,7 +120,9 @@ func (s *SharedList) Refresh(ctx context.Context) error {
 	return err
 }
 
-func (s *SharedList) refreshChannel() string { return fmt.Sprintf("%s%x", pgRefreshPrefix, uint64(s.key)) }
+func (s *SharedList) refreshChannel() string {
+	return fmt.Sprintf("%s%x", pgRefreshPrefix, uint64(s.key))
+}
 
 // Run takes part in the election until ctx ends: while this box holds the
 // lock it fetches every Every (and on Refresh) and stores what fetch
