@@ -330,6 +330,18 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"FILE: fleet.a: unknown key", "FILE: fleet.b: unknown key"}, nil},
 		{"syntax error", "[fleet\n",
 			[]string{"FILE:2: invalid TOML: expected '.' or ']' to end table name"}, nil},
+		{"audit dsn with a password", "[audit]\ndsn = \"postgres://box:hunter2@db.example/fleet\"\n",
+			[]string{"FILE: audit.dsn: must not contain a password: put it in audit.password_file (0600) or $PGPASSWORD"}, []string{"hunter2"}},
+		{"audit dsn password parameter", "[audit]\ndsn = \"postgres://box@db.example/fleet?sslmode=require&password=hunter2\"\n",
+			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
+		{"audit keyword dsn password", "[audit]\ndsn = \"host=db.example user=box password=hunter2\"\n",
+			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
+		{"audit dsn scheme", "[audit]\ndsn = \"mysql://db.example/fleet\"\n",
+			[]string{"FILE: audit.dsn: want a postgres:// or postgresql:// URL"}, nil},
+		{"audit password key", "[audit]\npassword = \"hunter2\"\n",
+			[]string{"audit.password: secrets do not belong in the config file: put the PostgreSQL password in a 0600 file named by audit.password_file"}, []string{"hunter2"}},
+		{"audit password_file without dsn", "[audit]\npassword_file = \"pg.pass\"\n",
+			[]string{"FILE: audit.password_file: only used with audit.dsn"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			isolate(t)
@@ -354,6 +366,36 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error is not a *config.Error naming the file: %#v", err)
 			}
 		})
+	}
+}
+
+func TestAuditPostgresSection(t *testing.T) {
+	isolate(t)
+	cfg, path, err := loadString(t, "[audit]\ndsn = \"postgres://fleetdeck@db.example/fleet?sslmode=verify-full\"\npassword_file = \"pg.pass\"\nkey_file = \"keys/audit\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	want := Audit{Path: DefaultAuditPath(), DSN: "postgres://fleetdeck@db.example/fleet?sslmode=verify-full",
+		PasswordFile: filepath.Join(dir, "pg.pass"), KeyFile: filepath.Join(dir, "keys", "audit")}
+	if cfg.Audit != want {
+		t.Errorf("audit = %+v, want %+v", cfg.Audit, want)
+	}
+	if err := os.WriteFile(want.PasswordFile, []byte("pw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Audit.Password(); err == nil || !strings.Contains(err.Error(), "too open") {
+		t.Errorf("0644 password file: %v", err)
+	}
+	os.Chmod(want.PasswordFile, 0o600)
+	if pw, err := cfg.Audit.Password(); err != nil || pw != "pw" {
+		t.Errorf("password: ok=%v %v", pw == "pw", err)
+	}
+	if got := RedactDSN("postgres://u:pw@h:5432/db?password=pw&sslmode=require"); got != "postgres://u@h:5432/db" {
+		t.Errorf("redacted URL: %s", got)
+	}
+	if got := RedactDSN("host=h port=5 user=u password=pw dbname=d"); got != "postgres(host=h port=5 user=u dbname=d)" {
+		t.Errorf("redacted keywords: %s", got)
 	}
 }
 

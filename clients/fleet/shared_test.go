@@ -140,3 +140,37 @@ func TestSharedListerCallerLeavingDoesNotFailOthers(t *testing.T) {
 		t.Fatal("the caller that stayed never got its list")
 	}
 }
+
+// With Share, the list comes from the source (another box's poll) and the
+// API is called only for mutations, which are announced.
+func TestSharedListerShareTakesTheListFromTheSource(t *testing.T) {
+	f := newFakeHM(t)
+	var lists, deletes atomic.Int32
+	f.api = func(w http.ResponseWriter, r *http.Request, body []byte) {
+		switch r.Method {
+		case http.MethodGet:
+			lists.Add(1)
+			writeJSON(w, 200, `[]`)
+		case http.MethodDelete:
+			deletes.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+	s := NewSharedLister(f.client(), time.Millisecond)
+	var sourced, changed atomic.Int32
+	s.Share(func(ctx context.Context) ([]Vehicle, error) {
+		sourced.Add(1)
+		return []Vehicle{{VIN: "WBADT43452G296403", Status: StatusApproved}}, nil
+	}, func() { changed.Add(1) })
+	vs, err := s.List(context.Background(), nil)
+	if err != nil || len(vs) != 1 || vs[0].VIN != "WBADT43452G296403" {
+		t.Fatalf("list: %+v (%v)", vs, err)
+	}
+	if err := s.Delete(context.Background(), "WBADT43452G296403"); err != nil {
+		t.Fatal(err)
+	}
+	if sourced.Load() != 1 || changed.Load() != 1 || lists.Load() != 0 || deletes.Load() != 1 {
+		t.Errorf("source %d, changed %d, upstream lists %d, deletes %d; want 1, 1, 0, 1",
+			sourced.Load(), changed.Load(), lists.Load(), deletes.Load())
+	}
+}
