@@ -66,18 +66,28 @@ session, lets what is in flight finish (up to --grace), then stops.`,
 	return cmd
 }
 
-func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string) error {
+// opsBox is one `serve` process's parts, built but not yet running: the
+// SSH server, the shared backend and the journal every session writes to.
+type opsBox struct {
+	srv     *sshserve.Server
+	opts    sshserve.Options
+	backend *backend.Backend
+	journal *audit.Journal
+	keys    *sshserve.AuthorizedKeys
+}
+
+// buildServe builds what `serve` runs, from the config and the flags.
+func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) {
 	log := app.Logger()
 	keys, err := sshserve.LoadAuthorizedKeys(keysPath, log.With("component", "ssh"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if keys.Current().Len() == 0 {
-		return fmt.Errorf("serve: %s holds no usable key (see the log for skipped lines)", keysPath)
+		return nil, fmt.Errorf("serve: %s holds no usable key (see the log for skipped lines)", keysPath)
 	}
-	cfg, err := app.Config()
-	if err != nil {
-		return err
+	if _, err := app.Config(); err != nil {
+		return nil, err
 	}
 	// Every mutating action goes through the journal, under the identity
 	// of the session that made it: no journal, no server. Its signing key
@@ -87,11 +97,15 @@ func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string
 	app.mu.Unlock()
 	j, err := app.Journal()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, err
 	}
 	b, err := backend.Build(cfg, backend.Options{Logger: log, Journal: j})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.UI = consoleOptions(cfg, b, log)
 	o.UI.Audit = j
@@ -114,27 +128,39 @@ func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string
 	o.Logger = log.With("component", "ssh")
 	srv, err := sshserve.New(o)
 	if err != nil {
+		return nil, err
+	}
+	return &opsBox{srv: srv, opts: o, backend: b, journal: j, keys: keys}, nil
+}
+
+func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string) error {
+	box, err := buildServe(app, o, keysPath)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", o.Addr, err)
 	}
+	stop := box.start(ctx, app)
+	defer stop()
+	cfg, _ := app.Config()
+	app.sandboxNotice(cfg)
+	fmt.Fprintf(app.Stdout, "fleetdeck serving the console over SSH on %s\n  host key %s\n  authorized keys %s (%d keys)\n  audit journal %s\n",
+		ln.Addr(), box.srv.HostKeyFingerprint(), keysPath, box.keys.Current().Len(), box.journal.Name())
+	return box.srv.Serve(ctx, ln)
+}
 
-	// The backend outlives the sessions: it stops only after the last one
-	// has closed, so a command still being followed at SIGTERM is seen to
-	// its end.
+// start runs the backend and resumes unfinished commands. The backend
+// outlives the sessions: stop ends it only after the last one has closed,
+// so a command still being followed at SIGTERM is seen to its end.
+func (box *opsBox) start(ctx context.Context, app *App) (stop func()) {
 	bctx, stopBackend := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	defer func() {
+	wg.Go(func() { box.backend.Run(bctx) })
+	wg.Go(func() { resumeCommands(bctx, app, box.journal, box.backend) })
+	return func() {
 		stopBackend()
 		wg.Wait()
-	}()
-	wg.Go(func() { b.Run(bctx) })
-	wg.Go(func() { resumeCommands(bctx, app, j, b) })
-
-	app.sandboxNotice(cfg)
-	fmt.Fprintf(app.Stdout, "fleetdeck serving the console over SSH on %s\n  host key %s\n  authorized keys %s (%d keys)\n",
-		ln.Addr(), srv.HostKeyFingerprint(), keysPath, keys.Current().Len())
-	return srv.Serve(ctx, ln)
+	}
 }
