@@ -184,42 +184,49 @@ func (j *Journal) insertRows(ctx context.Context, tx *sql.Tx, rows []row) error 
 	if len(rows) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, j.q(`INSERT INTO entries (`+entryColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-	if err != nil {
-		return err
+	insert := j.q(`INSERT INTO entries (` + entryColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	exec := func(ctx context.Context, args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insert, args...) }
+	if len(rows) > 1 {
+		// A batch (a file of vehicles, a migration) reuses one statement;
+		// one entry is cheaper without the extra round trips.
+		ins, err := tx.PrepareContext(ctx, insert)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		exec = ins.ExecContext
 	}
-	defer ins.Close()
 	for _, r := range rows {
-		if _, err := ins.ExecContext(ctx, r.seq, r.at, r.kind, r.user, r.key, r.role, r.action, r.vin,
+		if _, err := exec(ctx, r.seq, r.at, r.kind, r.user, r.key, r.role, r.action, r.vin,
 			r.command, r.commandID, r.phase, r.ref, r.outcome, r.prevHash, r.hash, r.signer, r.sig); err != nil {
 			return err
 		}
 	}
 	last := rows[len(rows)-1]
-	_, err = tx.ExecContext(ctx, j.q(`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
+	_, err := tx.ExecContext(ctx, j.q(`INSERT INTO head (id, seq, hash) VALUES (1, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`), last.seq, last.hash)
 	return err
 }
 
 // chainHead returns the Seq and hash the next entry follows. The head row is
 // preferred over the last entry so that entries deleted from the end leave
-// a gap Verify reports instead of being silently chained over.
+// a gap Verify reports instead of being silently chained over. One query:
+// each round trip is paid while holding the writer lock.
 func (j *Journal) chainHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
-	var lastSeq int64
-	var lastHash string
-	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", fmt.Errorf("read the chain's head: %w", err)
-	}
-	h, err := readHead(ctx, tx)
+	var lastSeq, headSeq sql.NullInt64
+	var lastHash, headHash sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT e.seq, e.hash, h.seq, h.hash
+		FROM (SELECT 1 AS one) AS o
+		LEFT JOIN (SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1) AS e ON 1 = 1
+		LEFT JOIN head AS h ON h.id = 1`).Scan(&lastSeq, &lastHash, &headSeq, &headHash)
 	if err != nil {
 		return 0, "", fmt.Errorf("read the chain's head: %w", err)
 	}
-	if h.Seq > lastSeq {
-		return h.Seq, h.Hash, nil
+	if headSeq.Int64 > lastSeq.Int64 {
+		return headSeq.Int64, headHash.String, nil
 	}
-	return lastSeq, lastHash, nil
+	return lastSeq.Int64, lastHash.String, nil
 }
 
 // Head is the journal's last entry as its head record witnesses it.
