@@ -244,42 +244,6 @@ func TestJournalFinalStatusAndUnfinished(t *testing.T) {
 	}
 }
 
-func TestJournalConcurrentAppendOneChain(t *testing.T) {
-	j1, path := openTemp(t)
-	j2, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j2.Close()
-	const each = 40
-	var wg sync.WaitGroup
-	errs := make(chan error, 4*each)
-	for w, j := range []*Journal{j1, j2, j1, j2} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				seq, err := j.Intent(context.Background(), Actor{User: "w" + string(rune('0'+w))}, ActionCommandSend, "WBA5R1C51KAJ98123", "lock_door")
-				if err == nil && i%2 == 0 {
-					err = j.Outcome(context.Background(), alice, seq, "ok", "")
-				}
-				if err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("append: %v", err)
-	}
-	rep, err := j1.Verify(context.Background(), VerifyOptions{})
-	if err != nil || !rep.OK || rep.Entries != 4*each+2*each {
-		t.Fatalf("verify after concurrent appends: %+v (%v)", rep, err)
-	}
-}
-
 func TestJournalAppendOnlyTriggers(t *testing.T) {
 	j, path := openTemp(t)
 	intent(t, j, ActionClearanceRevoke, "WBA5R1C51KAJ98123", "")

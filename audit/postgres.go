@@ -138,17 +138,9 @@ func (s *pgStore) migrate(ctx context.Context) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("schema version: %w", err)
 	}
-	if known := latest(pgMigrations); v > known {
-		return fmt.Errorf("%w (version %d; this fleetdeck knows %d)", ErrSchema, v, known)
-	}
-	for _, m := range pgMigrations {
-		if m.version <= v {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.stmts); err != nil {
-			return fmt.Errorf("migrate the schema to version %d: %w", m.version, err)
-		}
-		v = m.version
+	v, err = migrate(ctx, tx, pgMigrations, v)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (id, version) VALUES (1, $1)
 		ON CONFLICT (id) DO UPDATE SET version = excluded.version`, v); err != nil {

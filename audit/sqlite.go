@@ -149,17 +149,9 @@ func (s *sqliteStore) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("schema version: %w", err)
 	}
-	if known := latest(sqliteMigrations); v > known {
-		return fmt.Errorf("%w (version %d; this fleetdeck knows %d)", ErrSchema, v, known)
-	}
-	for _, m := range sqliteMigrations {
-		if m.version <= v {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.stmts); err != nil {
-			return fmt.Errorf("migrate the schema to version %d: %w", m.version, err)
-		}
-		v = m.version
+	v, err = migrate(ctx, tx, sqliteMigrations, v)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(v)); err != nil {
 		return fmt.Errorf("schema version: %w", err)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -70,3 +71,22 @@ type migration struct {
 
 // latest is the version a list of migrations ends at.
 func latest(ms []migration) int { return ms[len(ms)-1].version }
+
+// migrate takes a schema at version v to the newest of ms inside tx and
+// returns the version reached; a schema newer than ms knows is refused
+// (ErrSchema), never downgraded.
+func migrate(ctx context.Context, tx *sql.Tx, ms []migration, v int) (int, error) {
+	if known := latest(ms); v > known {
+		return v, fmt.Errorf("%w (version %d; this fleetdeck knows %d)", ErrSchema, v, known)
+	}
+	for _, m := range ms {
+		if m.version <= v {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.stmts); err != nil {
+			return v, fmt.Errorf("migrate the schema to version %d: %w", m.version, err)
+		}
+		v = m.version
+	}
+	return v, nil
+}

@@ -87,6 +87,16 @@ func (a *App) openExistingJournal() (*audit.Journal, string, error) {
 	return j, ac.Path, err
 }
 
+// existingJournal is openExistingJournal for commands that need a journal
+// to exist.
+func (a *App) existingJournal() (*audit.Journal, error) {
+	j, path, err := a.openExistingJournal()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no audit journal at %s", path)
+	}
+	return j, err
+}
+
 // auditRecordJSON is the --json shape of a record: the intent's fields, its
 // outcomes, and the one-line result with "outcome unknown" spelled out.
 type auditRecordJSON struct {
@@ -225,10 +235,7 @@ still in the chain, unchanged: a journal cut back or rewritten since fails.`,
 				}
 				o.Anchors = append(o.Anchors, h)
 			}
-			j, path, err := app.openExistingJournal()
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("no audit journal at %s", path)
-			}
+			j, err := app.existingJournal()
 			if err != nil {
 				return err
 			}
@@ -260,7 +267,7 @@ still in the chain, unchanged: a journal cut back or rewritten since fails.`,
 				}
 			}
 			if !rep.OK {
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit journal %s: chain broken at entry %d: %s", path, rep.FirstBad, rep.Reason)}
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit journal %s: chain broken at entry %d: %s", j.Name(), rep.FirstBad, rep.Reason)}
 			}
 			return nil
 		},
@@ -298,10 +305,7 @@ line) where the ops boxes cannot write; "audit verify --against FILE" later
 proves the journal still holds that head unchanged.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			j, path, err := app.openExistingJournal()
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("no audit journal at %s", path)
-			}
+			j, err := app.existingJournal()
 			if err != nil {
 				return err
 			}
