@@ -186,7 +186,9 @@ func (j *Journal) insertRows(ctx context.Context, tx *sql.Tx, rows []row) error 
 	}
 	insert := j.q(`INSERT INTO entries (` + entryColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	exec := func(ctx context.Context, args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insert, args...) }
+	exec := func(ctx context.Context, args ...any) (sql.Result, error) {
+		return tx.ExecContext(ctx, insert, args...)
+	}
 	if len(rows) > 1 {
 		// A batch (a file of vehicles, a migration) reuses one statement;
 		// one entry is cheaper without the extra round trips.
