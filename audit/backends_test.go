@@ -367,3 +367,32 @@ func TestPostgresPasswordFromFileNeverFromDSN(t *testing.T) {
 	}
 	j2.Close()
 }
+
+// Signatures are checked in parallel batches; the report still names the
+// first entry that fails, whichever batch finished first.
+func TestVerifyNamesTheFirstBadSignature(t *testing.T) {
+	key := newTestSigner(t)
+	j, path := openTemp(t, WithSigner(key))
+	vins := make([]string, 3*sigBatch)
+	what := make([]string, len(vins))
+	for i := range vins {
+		vins[i], what[i] = "WBA5R1C51KAJ98123", "brand bmw"
+	}
+	if _, err := j.intents(t.Context(), alice, ActionClearanceAdd, vins, what); err != nil {
+		t.Fatal(err)
+	}
+	s := &testStore{kind: "sqlite", path: path}
+	all := s.rows(t)
+	bad1, bad2 := int64(sigBatch+7), int64(2*sigBatch+100)
+	// Another entry's signature: well-formed, and wrong for these.
+	s.tamper(t, fmt.Sprintf("UPDATE entries SET sig = '%s' WHERE seq IN (%d, %d)", all[0].sig, bad2, bad1))
+	rep, err := j.Verify(t.Context(), VerifyOptions{Keys: []ed25519.PublicKey{key.Public()}})
+	if err != nil || rep.OK || rep.FirstBad != bad1 || !strings.Contains(rep.Reason, "signature does not match") {
+		t.Fatalf("got %+v (%v), want entry %d first", rep, err, bad1)
+	}
+	// A broken link later than a bad signature: the signature comes first.
+	s.tamper(t, fmt.Sprintf("UPDATE entries SET prev_hash = 'x' WHERE seq = %d", bad2+5))
+	if rep, _ := j.Verify(t.Context(), VerifyOptions{Keys: []ed25519.PublicKey{key.Public()}}); rep.FirstBad != bad1 {
+		t.Fatalf("got %+v, want entry %d first", rep, bad1)
+	}
+}

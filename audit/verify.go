@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // VerifyOptions adds proofs beyond the hash chain.
@@ -64,6 +66,8 @@ func (j *Journal) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, er
 		anchors[a.Seq] = a.Hash
 	}
 	rep := VerifyReport{OK: true, SignaturesChecked: len(keys) > 0}
+	sigs := newSigChecker(keys)
+	defer sigs.stop()
 	fail := func(seq int64, format string, args ...any) {
 		if rep.OK {
 			rep.OK, rep.FirstBad, rep.Reason = false, seq, fmt.Sprintf(format, args...)
@@ -101,7 +105,10 @@ func (j *Journal) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, er
 			// the earlier, since content is what a forger wants to change.
 			fail(prev.seq, "entry %d was rewritten: entry %d links to a different entry %d", prev.seq, r.seq, prev.seq)
 		case len(keys) > 0:
-			checkSigned(r, keys, rep.Signed, fail)
+			checkSigner(r, keys, rep.Signed, fail)
+			if r.sig != "" {
+				sigs.check(r)
+			}
 		}
 		if h, ok := anchors[r.seq]; ok && h != r.hash {
 			fail(r.seq, "entry %d was rewritten: it differs from the exported head", r.seq)
@@ -111,6 +118,10 @@ func (j *Journal) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, er
 	}
 	if err := rows.Err(); err != nil {
 		return VerifyReport{}, fmt.Errorf("verify audit journal: %w", err)
+	}
+	if seq, ok := sigs.firstBad(); ok && (rep.OK || seq < rep.FirstBad) {
+		rep.OK, rep.FirstBad = false, seq
+		rep.Reason = fmt.Sprintf("entry %d was rewritten: its signature does not match its hash", seq)
 	}
 	rep.Head = Head{Seq: prev.seq, Hash: prev.hash}
 	for seq := range anchors {
@@ -140,21 +151,88 @@ func (j *Journal) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, er
 	return rep, nil
 }
 
-// checkSigned holds r to the keys: signed by one of them, correctly, and
-// unsigned only before the chain's first signature (legacy entries, which
-// that signature covers through the hash links).
-func checkSigned(r row, keys map[string]ed25519.PublicKey, signedSoFar int, fail func(int64, string, ...any)) {
+// checkSigner holds r to the keys: signed by one of them, and unsigned
+// only before the chain's first signature (legacy entries, which that
+// signature covers through the hash links). The signature itself is
+// checked by a sigChecker.
+func checkSigner(r row, keys map[string]ed25519.PublicKey, signedSoFar int, fail func(int64, string, ...any)) {
 	if r.sig == "" {
 		if signedSoFar > 0 {
 			fail(r.seq, "entry %d is not signed, though entries before it are", r.seq)
 		}
 		return
 	}
-	pub, ok := keys[r.signer]
-	switch {
-	case !ok:
+	if _, ok := keys[r.signer]; !ok {
 		fail(r.seq, "entry %d is signed by %s, which is not a key you gave", r.seq, clean(r.signer, maxField))
-	case !checkSig(r, pub):
-		fail(r.seq, "entry %d was rewritten: its signature does not match its hash", r.seq)
 	}
+}
+
+// sigBatch is how many signatures a checker goroutine takes at a time.
+const sigBatch = 256
+
+// sigChecker checks signatures on every core while Verify walks the chain:
+// a signature costs far more than a hash.
+type sigChecker struct {
+	keys  map[string]ed25519.PublicKey
+	batch []row
+	work  chan []row
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	bad   int64 // the lowest Seq whose signature failed; 0: none
+}
+
+func newSigChecker(keys map[string]ed25519.PublicKey) *sigChecker {
+	c := &sigChecker{keys: keys, work: make(chan []row, runtime.GOMAXPROCS(0))}
+	if len(keys) == 0 {
+		return c
+	}
+	work := c.work // stop clears the field
+	for range runtime.GOMAXPROCS(0) {
+		c.wg.Go(func() {
+			for rows := range work {
+				for _, r := range rows {
+					if pub, ok := c.keys[r.signer]; ok && !checkSig(r, pub) {
+						c.mu.Lock()
+						if c.bad == 0 || r.seq < c.bad {
+							c.bad = r.seq
+						}
+						c.mu.Unlock()
+						break // later rows of the batch cannot come first
+					}
+				}
+			}
+		})
+	}
+	return c
+}
+
+func (c *sigChecker) check(r row) {
+	c.batch = append(c.batch, r)
+	if len(c.batch) == sigBatch {
+		c.work <- c.batch
+		c.batch = make([]row, 0, sigBatch)
+	}
+}
+
+// stop waits for the checkers; it may be called more than once.
+func (c *sigChecker) stop() {
+	if c.work == nil {
+		return
+	}
+	if len(c.batch) > 0 {
+		c.work <- c.batch
+		c.batch = nil
+	}
+	close(c.work)
+	c.work = nil
+	c.wg.Wait()
+}
+
+// firstBad stops the checkers and returns the lowest Seq whose signature
+// did not verify.
+func (c *sigChecker) firstBad() (int64, bool) {
+	c.stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bad, c.bad != 0
 }
