@@ -65,6 +65,11 @@ func consoleOptions(cfg *config.Config, b *backend.Backend, log *slog.Logger) ui
 	// Only set what exists: a nil *Client would be a non-nil interface.
 	if b.Fleet != nil {
 		o.Fleet = b.Fleet
+		if b.Shared != nil {
+			// On a PostgreSQL journal the list comes from the box that
+			// polls for all.
+			o.Fleet = b.Lister
+		}
 		o.PollInterval = cfg.Fleet.PollInterval
 	}
 	if b.Commands != nil {
@@ -108,7 +113,7 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	actor := audit.LocalActor()
 	if b.Fleet != nil {
 		// With a PostgreSQL journal the list comes from the box that polls
-		// for all (b.UI.Fleet is then the shared lister).
+		// for all.
 		inner := audit.FleetMutator(b.Fleet)
 		if b.Shared != nil {
 			inner = b.Lister

@@ -86,7 +86,8 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 	if keys.Current().Len() == 0 {
 		return nil, fmt.Errorf("serve: %s holds no usable key (see the log for skipped lines)", keysPath)
 	}
-	if _, err := app.Config(); err != nil {
+	cfg, err := app.Config()
+	if err != nil {
 		return nil, err
 	}
 	// Every mutating action goes through the journal, under the identity
@@ -96,10 +97,6 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 	app.auditKey = filepath.Join(filepath.Dir(o.HostKeyPath), config.AuditKeyName)
 	app.mu.Unlock()
 	j, err := app.Journal()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := app.Config()
 	if err != nil {
 		return nil, err
 	}
