@@ -23,6 +23,8 @@ import (
 var (
 	_ ui.FleetService     = (*audit.FleetActions)(nil)
 	_ ui.CommandService   = (*audit.CommandActions)(nil)
+	_ ui.AuditLog         = (*audit.Journal)(nil)
+	_ ui.AuditWatcher     = (*audit.Journal)(nil)
 	_ audit.FleetMutator  = (*fleet.Client)(nil)
 	_ audit.CommandSender = (*commands.Client)(nil)
 )

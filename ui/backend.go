@@ -33,6 +33,14 @@ type AuditLog interface {
 	Recent(ctx context.Context, n int) ([]audit.Record, error)
 }
 
+// AuditWatcher is an AuditLog that says when it changed (*audit.Journal
+// has it: an entry appended by any process, on any box sharing the
+// journal). The journal then looks again at once; its timer stays, in case
+// a notice is lost.
+type AuditWatcher interface {
+	Changes(ctx context.Context) <-chan struct{}
+}
+
 // PlatformStatus is the MRV API key's state; *platform.Client has it.
 type PlatformStatus interface {
 	State() platform.AuthState

@@ -98,7 +98,12 @@ func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
 	return m
 }
 
-func (m *Commands) Init() tea.Cmd { return m.loadJournal() }
+func (m *Commands) Init() tea.Cmd {
+	if m.journal == nil {
+		return nil
+	}
+	return tea.Batch(m.journal.load(), m.journal.watch())
+}
 
 // loadJournal has the journal look again (after a command's answer, which
 // the journal has just recorded).

@@ -30,6 +30,8 @@ type (
 	// answer) arms its own timer and makes this one stale, so that one timer
 	// runs however many looks were made.
 	journalTick struct{}
+	// journalChanged: the journal said it changed (AuditWatcher).
+	journalChanged struct{}
 )
 
 // journal shows the audit journal's newest records, every operator's,
@@ -42,6 +44,7 @@ type journal struct {
 	records []audit.Record // oldest first, as Recent returns them
 	err     string
 	seq     uint64 // newest look; older answers and timers are dropped
+	changes <-chan struct{} // from an AuditWatcher; nil until watched
 	w, h    int
 }
 
@@ -59,16 +62,38 @@ func (j *journal) load() tea.Cmd {
 	})
 }
 
+// watch waits for the journal to say it changed, when it can (an
+// AuditWatcher); the wait ends with the session (the channel closes).
+func (j *journal) watch() tea.Cmd {
+	w, ok := j.log.(AuditWatcher)
+	if !ok {
+		return nil
+	}
+	if j.changes == nil {
+		j.changes = w.Changes(j.c.Ctx)
+	}
+	ch, host := j.changes, j.host
+	return func() tea.Msg {
+		if _, ok := <-ch; !ok {
+			return nil
+		}
+		return envelope{pane: host, msg: journalChanged{}}
+	}
+}
+
 // handles reports whether msg is one of the journal's.
 func (j *journal) handles(msg tea.Msg) bool {
 	switch msg.(type) {
-	case journalResult, journalTick:
+	case journalResult, journalTick, journalChanged:
 		return true
 	}
 	return false
 }
 
 func (j *journal) update(env envelope) tea.Cmd {
+	if _, ok := env.msg.(journalChanged); ok {
+		return tea.Batch(j.load(), j.watch())
+	}
 	if env.seq != j.seq {
 		return nil // a newer look is on its way, with its own timer
 	}

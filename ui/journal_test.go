@@ -117,3 +117,54 @@ func TestJournalKeepsOneTimer(t *testing.T) {
 		t.Fatalf("%d armed journal timers made %d looks; want 1", armed, got)
 	}
 }
+
+// watchedAudit is a journal that says when it changed, as *audit.Journal
+// does when any operator on any box appends.
+type watchedAudit struct {
+	fakeAudit
+	ch   chan struct{}
+	subs int
+}
+
+func (w *watchedAudit) Changes(ctx context.Context) <-chan struct{} {
+	w.subs++
+	return w.ch
+}
+
+// Told of a change, the journal looks at once, not at its next tick, and
+// waits for the next change on the same subscription.
+func TestJournalLooksAgainWhenTold(t *testing.T) {
+	t.Parallel()
+	log := &watchedAudit{ch: make(chan struct{}, 1)}
+	j := newJournal(testCommon(t, nil), log, paneCommands)
+	wait := j.watch()
+	if wait == nil {
+		t.Fatal("a journal that can say it changed is not watched")
+	}
+	log.add(record(1, "alice", audit.ActionCommandSend, "1FTFW1ET5DFC10312", "lock_door"))
+	log.ch <- struct{}{}
+	msg := wait()
+	env, ok := msg.(envelope)
+	if !ok || !j.handles(env.msg) {
+		t.Fatalf("the wait ended with %#v", msg)
+	}
+	cmds, ok := j.update(env)().(tea.BatchMsg)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("a change did not both look and wait again")
+	}
+	res := cmds[0]().(envelope)
+	if j.update(res); len(j.records) != 1 || log.count() != 1 {
+		t.Fatalf("after the change: %d records, %d looks", len(j.records), log.count())
+	}
+	if log.subs != 1 {
+		t.Errorf("%d subscriptions, want one for the journal's life", log.subs)
+	}
+	close(log.ch) // the session ended
+	if msg := cmds[1](); msg != nil {
+		t.Errorf("the wait outlived its subscription: %#v", msg)
+	}
+	// A journal that cannot say it changed is only polled.
+	if newJournal(testCommon(t, nil), &fakeAudit{}, paneCommands).watch() != nil {
+		t.Error("watching a journal that cannot say it changed")
+	}
+}
