@@ -43,7 +43,7 @@ type journal struct {
 	host    paneID
 	records []audit.Record // oldest first, as Recent returns them
 	err     string
-	seq     uint64 // newest look; older answers and timers are dropped
+	seq     uint64          // newest look; older answers and timers are dropped
 	changes <-chan struct{} // from an AuditWatcher; nil until watched
 	w, h    int
 }
