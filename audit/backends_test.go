@@ -396,3 +396,41 @@ func TestVerifyNamesTheFirstBadSignature(t *testing.T) {
 		t.Fatalf("got %+v, want entry %d first", rep, bad1)
 	}
 }
+
+func TestSigningKeyMadeOnceAndKeptPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "audit_ed25519_key")
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Go(func() {
+			s, err := LoadOrCreateKey(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i] = s.ID()
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("processes making the key at once got different keys: %v", ids)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	pub, err := ReadVerifyKey(PublicKeyPath(path))
+	if err != nil || KeyID(pub) != ids[0] {
+		t.Fatalf("public key: %v (%v)", pub, err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKey(path); err == nil || !strings.Contains(err.Error(), "too open") {
+		t.Fatalf("a 0640 signing key: %v", err)
+	}
+	if _, err := ReadVerifyKey(path); err == nil {
+		t.Fatal("verified with a 0640 signing key")
+	}
+}

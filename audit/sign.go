@@ -99,7 +99,18 @@ func createKey(path string) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate the audit signing key: %w", err)
 	}
-	if err := config.WriteSecretFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	// Written aside and linked into place: two processes making the key at
+	// once must not each sign with a key the other then replaces.
+	tmp := path + ".new-" + rand.Text()
+	if err := config.WriteSecretFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, fmt.Errorf("save the audit signing key: %w", err)
+	}
+	err = os.Link(tmp, path)
+	os.Remove(tmp)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(path) // another process made it first
+	}
+	if err != nil {
 		return nil, fmt.Errorf("save the audit signing key: %w", err)
 	}
 	s := NewSigner(key)
