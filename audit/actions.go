@@ -117,7 +117,7 @@ func (f *FleetActions) add(ctx context.Context, vs []fleet.NewVehicle, do func(c
 	}
 	wctx, cancel := afterTheFact(ctx)
 	defer cancel()
-	if werr := f.j.outcomes(wctx, f.actor, seqs, outs, make([]string, len(seqs))); werr != nil {
+	if werr := f.j.outcomes(wctx, f.actor, seqs, outs, make([]string, len(seqs)), nil); werr != nil {
 		f.j.log.Error("audit: outcome not recorded", "action", ActionClearanceAdd, "err", werr)
 	}
 	return res, err

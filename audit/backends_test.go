@@ -434,3 +434,46 @@ func TestSigningKeyMadeOnceAndKeptPrivate(t *testing.T) {
 		t.Fatal("verified with a 0640 signing key")
 	}
 }
+
+// Entries carry details (a reason, a speed, an approver) that the hash and
+// the signature cover, on both stores.
+func TestStoresDetailIsKeptAndCovered(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *testStore) {
+		key := newTestSigner(t)
+		j := s.open(t, WithSigner(key))
+		ctx := t.Context()
+		req, err := j.IntentDetail(ctx, alice, Action("command.request"), "WBA5R1C51KAJ98123", "disable_ignition",
+			map[string]string{"reason": "stolen\x1b[31m, police report 42", "speed_kmh": "12.5"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob := Actor{Kind: KindSSH, User: "bob", Role: "operator"}
+		if err := j.OutcomeDetail(ctx, bob, req, "approved", "", map[string]string{"approver": "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := j.List(ctx, Filter{})
+		if err != nil || len(recs) != 1 || len(recs[0].Outcomes) != 1 {
+			t.Fatalf("records: %+v (%v)", recs, err)
+		}
+		r := recs[0]
+		if r.Detail["reason"] != "stolen, police report 42" || r.Detail["speed_kmh"] != "12.5" || r.Outcomes[0].Detail["approver"] != "bob" {
+			t.Errorf("details: %v / %v", r.Detail, r.Outcomes[0].Detail)
+		}
+		if r.Outcomes[0].Action != "command.request" || r.Result() != "approved" {
+			t.Errorf("the answer: %+v", r.Outcomes[0])
+		}
+		opts := VerifyOptions{Keys: []ed25519.PublicKey{key.Public()}}
+		if rep, _ := j.Verify(ctx, opts); !rep.OK {
+			t.Fatalf("verify: %+v", rep)
+		}
+		// Changing the reason, even re-hashing, fails: the signature covers it.
+		s.tamper(t, `UPDATE entries SET detail = '{"reason":"routine"}' WHERE seq = 1`)
+		if rep, _ := j.Verify(ctx, VerifyOptions{}); rep.OK || rep.FirstBad != 1 {
+			t.Fatalf("an edited detail: %+v", rep)
+		}
+		s.forge(t, 1, func(r *row) {}, nil)
+		if rep, _ := j.Verify(ctx, opts); rep.OK || rep.FirstBad != 1 {
+			t.Fatalf("an edited and re-hashed detail: %+v", rep)
+		}
+	})
+}

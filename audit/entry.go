@@ -3,6 +3,9 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -85,6 +88,10 @@ type Entry struct {
 	Outcome   string    `json:"outcome,omitempty"`
 	PrevHash  string    `json:"prev_hash"`
 	Hash      string    `json:"hash"`
+	// Detail is what an entry says beyond the fields above, as names and
+	// values (a command's reason, the speed the operator saw, who approved
+	// a request): covered by Hash like every field. Nil for most entries.
+	Detail map[string]string `json:"detail,omitempty"`
 	// Signer is the fingerprint of the key that signed Hash ("" for an
 	// unsigned entry); Sig the Ed25519 signature, base64.
 	Signer string `json:"signer,omitempty"`
@@ -112,6 +119,7 @@ type row struct {
 	ref                             int64
 	outcome, prevHash, hash         string
 	signer, sig                     string // not covered by hash: they sign it
+	detail                          string // Detail as JSON (keys sorted), or ""
 }
 
 // hashDomain separates this encoding from any other use of SHA-256 and
@@ -145,6 +153,11 @@ func (r row) computeHash() string {
 	num(r.ref)
 	str(r.outcome)
 	str(r.prevHash)
+	// Added with the detail column: an entry without detail hashes as
+	// before, so older chains still verify; with it, one more netstring.
+	if r.detail != "" {
+		str(r.detail)
+	}
 	sum := sha256.Sum256(buf)
 	return hex.EncodeToString(sum[:])
 }
@@ -156,7 +169,7 @@ func (r row) entry() Entry {
 		Actor:  Actor{Kind: r.kind, User: r.user, KeyFingerprint: r.key, Role: r.role},
 		Action: Action(r.action), VIN: r.vin, Command: r.command, CommandID: r.commandID,
 		Phase: Phase(r.phase), Ref: r.ref, Outcome: r.outcome, PrevHash: r.prevHash, Hash: r.hash,
-		Signer: r.signer, Sig: r.sig,
+		Detail: decodeDetail(r.detail), Signer: r.signer, Sig: r.sig,
 	}
 }
 
@@ -178,4 +191,50 @@ func (a Actor) clean() Actor {
 	a.KeyFingerprint = clean(a.KeyFingerprint, maxField)
 	a.Role = clean(a.Role, maxField)
 	return a
+}
+
+// Detail bounds: a few short facts, not a payload.
+const (
+	maxDetailKeys  = 16
+	maxDetailValue = 512
+)
+
+// encodeDetail is a detail as stored: cleaned like every field, bounded,
+// and as JSON with sorted keys (encoding/json sorts map keys), so the same
+// detail always hashes the same.
+func encodeDetail(d map[string]string) string {
+	if len(d) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(d))
+	if len(keys) > maxDetailKeys {
+		keys = keys[:maxDetailKeys]
+	}
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if ck := clean(k, maxField); ck != "" {
+			out[ck] = clean(d[k], maxDetailValue)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "" // a map of strings always encodes
+	}
+	return string(b)
+}
+
+// decodeDetail reads a stored detail; a detail edited into something that
+// is not JSON reads as nil (Verify reports the edit).
+func decodeDetail(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	var d map[string]string
+	if json.Unmarshal([]byte(s), &d) != nil {
+		return nil
+	}
+	return d
 }

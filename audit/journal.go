@@ -120,6 +120,7 @@ type newEntry struct {
 	vin, command, commandID, out string
 	phase                        Phase
 	ref                          int64
+	detail                       map[string]string
 }
 
 // prepare is run inside the append transaction before anything is written.
@@ -157,7 +158,7 @@ func (j *Journal) appendEntries(ctx context.Context, es []newEntry, prep prepare
 			seq: seq, at: at, kind: a.Kind, user: a.User, key: a.KeyFingerprint, role: a.Role,
 			action: string(e.action), vin: clean(e.vin, maxField), command: clean(e.command, maxField),
 			commandID: clean(e.commandID, maxField), phase: string(e.phase), ref: e.ref,
-			outcome: clean(e.out, maxOutcome), prevHash: prev,
+			outcome: clean(e.out, maxOutcome), prevHash: prev, detail: encodeDetail(e.detail),
 		}
 		r.hash = r.computeHash()
 		j.signer.sign(&r)
@@ -185,7 +186,7 @@ func (j *Journal) insertRows(ctx context.Context, tx *sql.Tx, rows []row) error 
 		return nil
 	}
 	insert := j.q(`INSERT INTO entries (` + entryColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	exec := func(ctx context.Context, args ...any) (sql.Result, error) {
 		return tx.ExecContext(ctx, insert, args...)
 	}
@@ -201,7 +202,7 @@ func (j *Journal) insertRows(ctx context.Context, tx *sql.Tx, rows []row) error 
 	}
 	for _, r := range rows {
 		if _, err := exec(ctx, r.seq, r.at, r.kind, r.user, r.key, r.role, r.action, r.vin,
-			r.command, r.commandID, r.phase, r.ref, r.outcome, r.prevHash, r.hash, r.signer, r.sig); err != nil {
+			r.command, r.commandID, r.phase, r.ref, r.outcome, r.prevHash, r.hash, r.signer, r.sig, r.detail); err != nil {
 			return err
 		}
 	}
@@ -252,7 +253,16 @@ func readHead(ctx context.Context, tx *sql.Tx) (Head, error) {
 // and returns its Seq for Outcome. Call it before the request: when it
 // fails, do not send.
 func (j *Journal) Intent(ctx context.Context, actor Actor, action Action, v, command string) (int64, error) {
-	seqs, err := j.appendEntries(ctx, []newEntry{{actor: actor, action: action, vin: vin.Normalize(v), command: command, phase: PhaseIntent}}, nil)
+	return j.IntentDetail(ctx, actor, action, v, command, nil)
+}
+
+// IntentDetail is Intent with facts beyond the fixed fields (Entry.Detail):
+// the reason an operator gave, the speed the console showed, a request's
+// expiry. New kinds of entry (a four-eyes request, say) are new Actions
+// written this way; their answers (approved, rejected, expired) are
+// outcomes of the request (OutcomeDetail).
+func (j *Journal) IntentDetail(ctx context.Context, actor Actor, action Action, v, command string, detail map[string]string) (int64, error) {
+	seqs, err := j.appendEntries(ctx, []newEntry{{actor: actor, action: action, vin: vin.Normalize(v), command: command, phase: PhaseIntent, detail: detail}}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("record intent %s %s: %w", action, clean(v, maxField), err)
 	}
@@ -278,13 +288,19 @@ func (j *Journal) intents(ctx context.Context, actor Actor, action Action, vins,
 // accepted command ("" otherwise). The entry takes its action, VIN and
 // command from the intent.
 func (j *Journal) Outcome(ctx context.Context, actor Actor, intentSeq int64, outcome, commandID string) error {
-	return j.outcomes(ctx, actor, []int64{intentSeq}, []string{outcome}, []string{commandID})
+	return j.outcomes(ctx, actor, []int64{intentSeq}, []string{outcome}, []string{commandID}, nil)
 }
 
-func (j *Journal) outcomes(ctx context.Context, actor Actor, refs []int64, outs, ids []string) error {
+// OutcomeDetail is Outcome with facts beyond the fixed fields (see
+// IntentDetail): who approved, what the vehicle did.
+func (j *Journal) OutcomeDetail(ctx context.Context, actor Actor, intentSeq int64, outcome, commandID string, detail map[string]string) error {
+	return j.outcomes(ctx, actor, []int64{intentSeq}, []string{outcome}, []string{commandID}, detail)
+}
+
+func (j *Journal) outcomes(ctx context.Context, actor Actor, refs []int64, outs, ids []string, detail map[string]string) error {
 	es := make([]newEntry, len(refs))
 	for i, ref := range refs {
-		es[i] = newEntry{actor: actor, phase: PhaseOutcome, ref: ref, out: outs[i], commandID: ids[i]}
+		es[i] = newEntry{actor: actor, phase: PhaseOutcome, ref: ref, out: outs[i], commandID: ids[i], detail: detail}
 	}
 	_, err := j.appendEntries(ctx, es, func(ctx context.Context, tx *sql.Tx, es []newEntry) (bool, error) {
 		for i := range es {

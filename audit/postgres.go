@@ -80,6 +80,10 @@ CREATE TABLE shared_lists (
 	fetched_by TEXT        NOT NULL
 );
 `},
+	// Detail: facts an entry carries beyond its fixed fields (Entry.Detail).
+	{3, `
+ALTER TABLE entries ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // pgStore is a journal in a PostgreSQL database, shared by every fleetdeck

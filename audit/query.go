@@ -79,14 +79,14 @@ type Filter struct {
 	Limit int // the newest Limit records; 0 means all
 }
 
-const entryColumns = `seq, at, actor_kind, actor_user, actor_key, actor_role, action, vin, command, command_id, phase, ref, outcome, prev_hash, hash, signer, sig`
+const entryColumns = `seq, at, actor_kind, actor_user, actor_key, actor_role, action, vin, command, command_id, phase, ref, outcome, prev_hash, hash, signer, sig, detail`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRow(s scanner) (row, error) {
 	var r row
 	err := s.Scan(&r.seq, &r.at, &r.kind, &r.user, &r.key, &r.role, &r.action, &r.vin, &r.command,
-		&r.commandID, &r.phase, &r.ref, &r.outcome, &r.prevHash, &r.hash, &r.signer, &r.sig)
+		&r.commandID, &r.phase, &r.ref, &r.outcome, &r.prevHash, &r.hash, &r.signer, &r.sig, &r.detail)
 	return r, err
 }
 

@@ -65,6 +65,10 @@ CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
 ALTER TABLE entries ADD COLUMN signer TEXT NOT NULL DEFAULT '';
 ALTER TABLE entries ADD COLUMN sig    TEXT NOT NULL DEFAULT '';
 `},
+	// Detail: facts an entry carries beyond its fixed fields (Entry.Detail).
+	{3, `
+ALTER TABLE entries ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+`},
 }
 
 // sqliteStore is a journal in one SQLite file (modernc.org/sqlite, pure Go)

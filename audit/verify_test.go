@@ -120,6 +120,7 @@ func TestJournalHashCoversEveryField(t *testing.T) {
 		func(r *row) { r.role = "R" }, func(r *row) { r.action = "command.confirm" }, func(r *row) { r.vin = "W" },
 		func(r *row) { r.command = "d" }, func(r *row) { r.commandID = "j" }, func(r *row) { r.phase = "outcome" },
 		func(r *row) { r.ref = 1 }, func(r *row) { r.outcome = "x" }, func(r *row) { r.prevHash = "q" },
+		func(r *row) { r.detail = `{"reason":"x"}` },
 		// Moving a byte from one field to its neighbour must change the hash.
 		func(r *row) { r.user, r.key = "ak", "" },
 	}

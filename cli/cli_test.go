@@ -16,8 +16,17 @@ import (
 // startSandbox runs the simulators for one test and returns its config path.
 func startSandbox(t *testing.T) (*sandbox.Sandbox, string) {
 	t.Helper()
+	return startSandboxStepping(t, 100*time.Millisecond)
+}
+
+// startSandboxStepping is startSandbox with the clearance state machine's
+// step: tests that read the seeded states (a pending vehicle) rather than
+// wait for changes take a long one, or a loaded machine sees the seeded
+// vehicles move on between two commands.
+func startSandboxStepping(t *testing.T, step time.Duration) (*sandbox.Sandbox, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: t.TempDir(), TransitionDelay: 100 * time.Millisecond})
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: t.TempDir(), TransitionDelay: step})
 	if err != nil {
 		cancel()
 		t.Fatalf("start sandbox: %v", err)

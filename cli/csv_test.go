@@ -24,7 +24,7 @@ func parseCSV(t *testing.T, s string) [][]string {
 // vehicles list --csv holds what --json holds, row for row.
 func TestVehiclesListCSV(t *testing.T) {
 	isolate(t)
-	_, cfg := startSandbox(t)
+	_, cfg := startSandboxStepping(t, time.Minute)
 	r := run(t, "", "--config", cfg, "vehicles", "list", "--json")
 	var vs []vehicleJSON
 	if err := json.Unmarshal([]byte(r.stdout), &vs); err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -222,7 +223,7 @@ func TestAnyCommand(t *testing.T) {
 // approved one is revoked.
 func TestCancelIsNotRevoke(t *testing.T) {
 	isolate(t)
-	_, cfg := startSandbox(t)
+	_, cfg := startSandboxStepping(t, time.Minute)
 	list := run(t, "", "--config", cfg, "vehicles", "list", "--status", "pending", "--json")
 	var pending []vehicleJSON
 	if err := json.Unmarshal([]byte(list.stdout), &pending); err != nil || len(pending) < 2 {
