@@ -21,13 +21,24 @@ func runProgram(t *testing.T, m *Model, w, h int) *teatest.TestModel {
 	m.c.timer = nil // real timers: the program runs them
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
 	t.Cleanup(func() { _ = tm.Quit() })
-	waitOutput(t, tm, "8 vehicles")
+	// The list's provider report is a command of its own, applied after
+	// the list is drawn: a golden taken before it shows "fleet …".
+	waitOutput(t, tm, "8 vehicles", "fleet ok")
 	return tm
 }
 
-func waitOutput(t *testing.T, tm *teatest.TestModel, want string) {
+// waitOutput waits until the output since the last wait holds every one of
+// want (one wait: output read here is not seen by the next one).
+func waitOutput(t *testing.T, tm *teatest.TestModel, want ...string) {
 	t.Helper()
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(want)) },
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, w := range want {
+			if !bytes.Contains(b, []byte(w)) {
+				return false
+			}
+		}
+		return true
+	},
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 }
 
