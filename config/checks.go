@@ -134,6 +134,28 @@ func checkTopicFilter(s string) error {
 	return nil
 }
 
+// checkTopicFilters checks a list of filters: at least one, each valid,
+// none twice.
+func checkTopicFilters(list []string) error {
+	if len(list) == 0 {
+		return errors.New("must name at least one filter")
+	}
+	seen := make(map[string]bool, len(list))
+	for i, s := range list {
+		if err := checkTopicFilter(s); err != nil {
+			if len(list) == 1 {
+				return err
+			}
+			return fmt.Errorf("filter %d (%q): %w", i+1, s, err)
+		}
+		if seen[s] {
+			return fmt.Errorf("filter %q is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
 func checkPollInterval(d time.Duration) error {
 	if d < MinPollInterval {
 		return fmt.Errorf("must be at least %s (got %s)", MinPollInterval, d)

@@ -33,8 +33,26 @@ const (
 	DefaultPollInterval = 10 * time.Second
 	DefaultJWTVersion   = 1
 	DefaultQoS          = 1
-	DefaultTopic        = "/live/level13/{app_id}/#"
 )
+
+// HMSandboxBroker is High Mobility's simulator broker: its topics start
+// with "sandbox" rather than "live".
+const HMSandboxBroker = "sandbox.mqtt.high-mobility.com"
+
+// DefaultTopics are the filters subscribed to when `topic` is not set: High
+// Mobility's documents and examples publish without a leading slash, the
+// seed (document 001) shows one, and MQTT treats the two as different
+// topics, so both. "live/level13/{app_id}/#" also matches the MQTT V2 topic
+// "live/level13/{app_id}" ("#" includes the parent level), so a V2 broker
+// needs nothing more than app_id set to the application's id. Against HM's
+// sandbox broker the "sandbox/level13/{app_id}/#" form is added.
+func DefaultTopics(broker string) []string {
+	t := []string{"live/level13/{app_id}/#", "/live/level13/{app_id}/#"}
+	if u, err := url.Parse(broker); err == nil && strings.EqualFold(u.Hostname(), HMSandboxBroker) {
+		t = append(t, "sandbox/level13/{app_id}/#")
+	}
+	return t
+}
 
 // MinPollInterval keeps clearance polling well under the fleet API's
 // documented limit of 60 calls a minute.
@@ -59,10 +77,35 @@ type Fleet struct {
 	BaseURL          string        // without trailing slash
 	ServiceAccount   string        // absolute path ("" when client credentials are used)
 	ClientID         string        // OAuth2 client credentials instead of the service account
-	ClientSecretFile string        // absolute path
+	ClientSecretFile string        // absolute path: client_id authenticates with this secret, or
+	PrivateKeyFile   string        // absolute path: client_id authenticates with a client_assertion signed by this key
 	Audience         string        // default: BaseURL
-	JWTVersion       int           // default 1
+	JWTVersion       int           // default 1 (the service account's assertion; a client_assertion is always ver 2)
 	PollInterval     time.Duration // default 10s
+}
+
+// FleetAuth is how the fleet API is authenticated, chosen by the keys set.
+type FleetAuth int
+
+const (
+	FleetAuthNone            FleetAuth = iota
+	FleetAuthServiceAccount            // service_account: ES256 assertion at /auth_tokens (deprecated by HM)
+	FleetAuthClientSecret              // client_id + client_secret_file (or $FLEETDECK_FLEET_CLIENT_SECRET)
+	FleetAuthClientAssertion           // client_id + private_key_file: ES256 client_assertion at /access_tokens
+)
+
+// Auth says which credentials the section names. Validate makes sure it is
+// exactly one kind.
+func (f *Fleet) Auth() FleetAuth {
+	switch {
+	case f.ServiceAccount != "":
+		return FleetAuthServiceAccount
+	case f.ClientID != "" && f.PrivateKeyFile != "":
+		return FleetAuthClientAssertion
+	case f.ClientID != "":
+		return FleetAuthClientSecret
+	}
+	return FleetAuthNone
 }
 
 // ClientSecret returns $FLEETDECK_FLEET_CLIENT_SECRET, else the content of
@@ -83,9 +126,14 @@ const (
 
 // Telemetry is the [telemetry] section: the MQTT feed.
 type Telemetry struct {
-	Broker   string // tcp://, ssl://, ws://, wss://, mqtt://, mqtts://
-	AppID    string
-	Topic    string // default DefaultTopic; {app_id} is substituted by TopicFilter
+	Broker string // tcp://, ssl://, ws://, wss://, mqtt://, mqtts://
+	// AppID is the id the topics carry: the V1 app id, or for the MQTT V2
+	// broker the application's id (its one topic is live/level13/{app_id}).
+	AppID string
+	// Topics are the subscription filters as configured (`topic`, one or a
+	// list), {app_id} not yet substituted; Load sets DefaultTopics(Broker)
+	// when the file has none.
+	Topics   []string
 	CAFile   string // absolute path
 	CertFile string // absolute path
 	KeyFile  string // absolute path
@@ -95,13 +143,18 @@ type Telemetry struct {
 	Pseudonymized Pseudonymized // default auto
 }
 
-// TopicFilter returns the MQTT subscription filter with {app_id} substituted.
-func (t *Telemetry) TopicFilter() string {
-	topic := t.Topic
-	if topic == "" {
-		topic = DefaultTopic
+// TopicFilters returns the MQTT subscription filters with {app_id}
+// substituted (DefaultTopics when none are configured).
+func (t *Telemetry) TopicFilters() []string {
+	topics := t.Topics
+	if len(topics) == 0 {
+		topics = DefaultTopics(t.Broker)
 	}
-	return strings.ReplaceAll(topic, "{app_id}", t.AppID)
+	out := make([]string, len(topics))
+	for i, topic := range topics {
+		out[i] = strings.ReplaceAll(topic, "{app_id}", t.AppID)
+	}
+	return out
 }
 
 // TLS reports whether the broker URL asks for TLS.
@@ -319,14 +372,19 @@ func (c *Config) Validate() error {
 		}
 		switch {
 		case f.ServiceAccount != "" && f.ClientID != "":
-			add("fleet.client_id", "set either service_account or client_id (with client_secret_file), not both")
+			add("fleet.client_id", "set either service_account or client_id (with client_secret_file or private_key_file), not both")
 		case f.ServiceAccount == "" && f.ClientID == "":
-			add("fleet.service_account", "required: the service-account JSON file, or client_id with client_secret_file (or $%s)", EnvFleetClientSecret)
-		case f.ClientID != "" && f.ClientSecretFile == "" && os.Getenv(EnvFleetClientSecret) == "":
-			add("fleet.client_secret_file", "required with client_id (or set $%s)", EnvFleetClientSecret)
+			add("fleet.service_account", "required: the service-account JSON file, or client_id with client_secret_file (or $%s) or with private_key_file", EnvFleetClientSecret)
+		case f.ClientID != "" && f.ClientSecretFile != "" && f.PrivateKeyFile != "":
+			add("fleet.private_key_file", "set client_secret_file or private_key_file with client_id, not both")
+		case f.ClientID != "" && f.PrivateKeyFile == "" && f.ClientSecretFile == "" && os.Getenv(EnvFleetClientSecret) == "":
+			add("fleet.client_secret_file", "required with client_id (or set $%s), unless private_key_file names the OAuth2 private key", EnvFleetClientSecret)
 		}
 		if f.ServiceAccount != "" && f.ClientID == "" && f.ClientSecretFile != "" {
 			add("fleet.client_secret_file", "only used with client_id; remove it or replace service_account with client_id")
+		}
+		if f.ServiceAccount != "" && f.ClientID == "" && f.PrivateKeyFile != "" {
+			add("fleet.private_key_file", "only used with client_id (OAuth2 client_assertion); remove it or replace service_account with client_id")
 		}
 		if f.Audience == "" && f.BaseURL != "" {
 			add("fleet.audience", "must not be empty (Load defaults it to base_url)")
@@ -335,6 +393,7 @@ func (c *Config) Validate() error {
 		check("fleet.poll_interval", checkPollInterval(f.PollInterval))
 		check("fleet.service_account", checkAbs(f.ServiceAccount))
 		check("fleet.client_secret_file", checkAbs(f.ClientSecretFile))
+		check("fleet.private_key_file", checkAbs(f.PrivateKeyFile))
 	}
 	if t := c.Telemetry; t != nil {
 		if t.Broker == "" {
@@ -347,7 +406,7 @@ func (c *Config) Validate() error {
 		} else {
 			check("telemetry.app_id", checkAppID(t.AppID))
 		}
-		check("telemetry.topic", checkTopicFilter(t.TopicFilter()))
+		check("telemetry.topic", checkTopicFilters(t.TopicFilters()))
 		if t.QoS > 2 {
 			add("telemetry.qos", "must be 0, 1 or 2")
 		}

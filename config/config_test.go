@@ -93,7 +93,7 @@ quit = []
 		Telemetry: &Telemetry{
 			Broker:        "mqtts://mqtt.example:8883",
 			AppID:         "APP1",
-			Topic:         "sandbox/level13/{app_id}/+/diagnostics/#",
+			Topics:        []string{"sandbox/level13/{app_id}/+/diagnostics/#"},
 			CAFile:        filepath.Join(dir, "certs", "ca.pem"),
 			CertFile:      "/etc/fleetdeck/client.pem",
 			KeyFile:       filepath.Join(filepath.Dir(dir), "keys", "client-key.pem"),
@@ -122,8 +122,8 @@ quit = []
 			}
 		}
 	}
-	if got := cfg.Telemetry.TopicFilter(); got != "sandbox/level13/APP1/+/diagnostics/#" {
-		t.Errorf("TopicFilter = %q", got)
+	if got := cfg.Telemetry.TopicFilters(); !reflect.DeepEqual(got, []string{"sandbox/level13/APP1/+/diagnostics/#"}) {
+		t.Errorf("TopicFilters = %q", got)
 	}
 	if !cfg.Telemetry.TLS() {
 		t.Error("mqtts:// should be TLS")
@@ -143,11 +143,13 @@ func TestLoadDefaults(t *testing.T) {
 	if f.ServiceAccount != filepath.Join(filepath.Dir(path), "sa.json") {
 		t.Errorf("service_account = %q", f.ServiceAccount)
 	}
-	if tm.QoS != 1 || tm.Pseudonymized != PseudoAuto || tm.Topic != DefaultTopic || tm.ClientID != "" {
+	if tm.QoS != 1 || tm.Pseudonymized != PseudoAuto || !reflect.DeepEqual(tm.Topics, []string{"live/level13/{app_id}/#", "/live/level13/{app_id}/#"}) || tm.ClientID != "" {
 		t.Errorf("telemetry defaults: %+v", tm)
 	}
-	if got := tm.TopicFilter(); got != "/live/level13/APP1/#" {
-		t.Errorf("TopicFilter = %q", got)
+	// Both forms of High Mobility's topics: without the leading slash (its
+	// documents) and with it (the seed).
+	if got := tm.TopicFilters(); !reflect.DeepEqual(got, []string{"live/level13/APP1/#", "/live/level13/APP1/#"}) {
+		t.Errorf("TopicFilters = %q", got)
 	}
 	if cfg.Commands != nil || cfg.Platform != nil {
 		t.Error("absent sections must be nil")
@@ -292,6 +294,22 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"FILE:4: telemetry.pseudonymized: must be true, false or \"auto\""}, nil},
 		{"telemetry topic", telemetryOK + "topic = \"a/#/b\"\n",
 			[]string{"FILE:4: telemetry.topic: \"#\" must be a whole level and the last one"}, nil},
+		{"telemetry topic list element", telemetryOK + "topic = [\"live/level13/{app_id}/#\", \"a+/b\"]\n",
+			[]string{"FILE:4: telemetry.topic: filter 2 (\"a+/b\"): \"+\" must be a whole level"}, nil},
+		{"telemetry topic list not strings", telemetryOK + "topic = [\"live/#\", 5]\n",
+			[]string{"FILE:4: telemetry.topic: must be a filter or a list of filters (strings), but element 2 is an integer"}, nil},
+		{"telemetry topic list empty", telemetryOK + "topic = []\n",
+			[]string{"FILE:4: telemetry.topic: must name at least one filter"}, nil},
+		{"telemetry topic list twice", telemetryOK + "topic = [\"live/#\", \"live/#\"]\n",
+			[]string{"FILE:4: telemetry.topic: filter \"live/#\" is listed twice"}, nil},
+		{"fleet private key and secret", "[fleet]\nbase_url = \"https://x.example\"\nclient_id = \"cid\"\nclient_secret_file = \"s\"\nprivate_key_file = \"k.json\"\n",
+			[]string{"FILE: fleet.private_key_file: set client_secret_file or private_key_file with client_id, not both"}, nil},
+		{"fleet private key without client_id", fleetOK + "private_key_file = \"k.json\"\n",
+			[]string{"FILE: fleet.private_key_file: only used with client_id"}, nil},
+		{"fleet private key with service account and client_id", fleetOK + "client_id = \"cid\"\nprivate_key_file = \"k.json\"\n",
+			[]string{"FILE: fleet.client_id: set either service_account or client_id"}, nil},
+		{"fleet private_key inline", "[fleet]\nbase_url = \"https://x.example\"\nprivate_key = \"-----BEGIN\"\n",
+			[]string{"FILE: fleet.private_key: secrets do not belong in the config file", "fleet.private_key_file"}, []string{"BEGIN"}},
 		{"telemetry cert without key", telemetryOK + "cert_file = \"c.pem\"\n",
 			[]string{"FILE: telemetry.key_file: cert_file and key_file go together"}, nil},
 		{"telemetry tls files on tcp", "[telemetry]\nbroker = \"tcp://h.example:1883\"\napp_id = \"A\"\nca_file = \"ca.pem\"\n",
@@ -396,6 +414,62 @@ func TestAuditPostgresSection(t *testing.T) {
 	}
 	if got := RedactDSN("host=h port=5 user=u password=pw dbname=d"); got != "postgres(host=h port=5 user=u dbname=d)" {
 		t.Errorf("redacted keywords: %s", got)
+	}
+}
+
+// topic is one filter or a list; without it the defaults follow the broker:
+// both forms of the live topic, plus the sandbox form on HM's sandbox broker.
+func TestTopicForms(t *testing.T) {
+	for _, tc := range []struct {
+		name, broker, topic string
+		want                []string
+	}{
+		{"default", "ssl://mqtt.high-mobility.com:8883", "", []string{"live/level13/APP1/#", "/live/level13/APP1/#"}},
+		{"default on the V2 broker (the # covers live/level13/APP1)", "ssl://mqtt-v2.high-mobility.com:8883", "", []string{"live/level13/APP1/#", "/live/level13/APP1/#"}},
+		{"default on HM's sandbox broker", "ssl://Sandbox.MQTT.high-mobility.com:8883", "", []string{"live/level13/APP1/#", "/live/level13/APP1/#", "sandbox/level13/APP1/#"}},
+		{"one string", "ssl://h.example:8883", `topic = "/live/level13/{app_id}/#"`, []string{"/live/level13/APP1/#"}},
+		{"a list", "ssl://h.example:8883", `topic = ["live/level13/{app_id}", "sandbox/level13/{app_id}/+/doors/#"]`, []string{"live/level13/APP1", "sandbox/level13/APP1/+/doors/#"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			cfg, _, err := loadString(t, "[telemetry]\nbroker = \""+tc.broker+"\"\napp_id = \"APP1\"\n"+tc.topic+"\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Telemetry.TopicFilters(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("filters %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// A Telemetry built in code without topics gets the defaults too, and
+	// Validate checks the filters after {app_id} is substituted.
+	tm := &Telemetry{Broker: "ssl://h.example:8883", AppID: "A"}
+	if got := tm.TopicFilters(); !reflect.DeepEqual(got, []string{"live/level13/A/#", "/live/level13/A/#"}) {
+		t.Errorf("code-built filters %q", got)
+	}
+}
+
+// The fleet section chooses its authentication by the keys it sets.
+func TestFleetAuthChoice(t *testing.T) {
+	for _, tc := range []struct {
+		keys string
+		want FleetAuth
+	}{
+		{`service_account = "sa.json"`, FleetAuthServiceAccount},
+		{"client_id = \"cid\"\nclient_secret_file = \"s\"", FleetAuthClientSecret},
+		{"client_id = \"cid\"\nprivate_key_file = \"key.json\"", FleetAuthClientAssertion},
+	} {
+		isolate(t)
+		cfg, path, err := loadString(t, "[fleet]\nbase_url = \"https://x.example/v1\"\n"+tc.keys+"\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Fleet.Auth(); got != tc.want {
+			t.Errorf("%s: auth %v, want %v", tc.keys, got, tc.want)
+		}
+		if tc.want == FleetAuthClientAssertion && cfg.Fleet.PrivateKeyFile != filepath.Join(filepath.Dir(path), "key.json") {
+			t.Errorf("private_key_file %q not resolved against the config file", cfg.Fleet.PrivateKeyFile)
+		}
 	}
 }
 

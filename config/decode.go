@@ -30,6 +30,7 @@ type rawFleet struct {
 	ServiceAccount   tomlString   `toml:"service_account"`
 	ClientID         tomlString   `toml:"client_id"`
 	ClientSecretFile tomlString   `toml:"client_secret_file"`
+	PrivateKeyFile   tomlString   `toml:"private_key_file"`
 	Audience         tomlString   `toml:"audience"`
 	JWTVersion       jwtVersion   `toml:"jwt_version"`
 	PollInterval     pollInterval `toml:"poll_interval"`
@@ -38,7 +39,7 @@ type rawFleet struct {
 type rawTelemetry struct {
 	Broker        brokerURL     `toml:"broker"`
 	AppID         appID         `toml:"app_id"`
-	Topic         topicFilter   `toml:"topic"`
+	Topic         topicFilters  `toml:"topic"`
 	CAFile        tomlString    `toml:"ca_file"`
 	CertFile      tomlString    `toml:"cert_file"`
 	KeyFile       tomlString    `toml:"key_file"`
@@ -159,18 +160,30 @@ func (a *appID) UnmarshalTOML(v any) error {
 	return nil
 }
 
-type topicFilter string
+// topicFilters is `topic`: one filter, or a list of them.
+type topicFilters []string
 
-func (t *topicFilter) UnmarshalTOML(v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
+func (t *topicFilters) UnmarshalTOML(v any) error {
+	var list []string
+	switch x := v.(type) {
+	case string:
+		list = []string{x}
+	case []any:
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("must be a filter or a list of filters (strings), but element %d is %s", i+1, describe(e))
+			}
+			list = append(list, s)
+		}
+	default:
+		return wrongType(`a filter such as "live/level13/{app_id}/#", or a list of them`, v)
 	}
-	// {app_id} is a plain level here; the final filter is checked again by Validate.
-	if err := checkTopicFilter(s); err != nil {
+	// {app_id} is a plain level here; the final filters are checked again by Validate.
+	if err := checkTopicFilters(list); err != nil {
 		return err
 	}
-	*t = topicFilter(s)
+	*t = list
 	return nil
 }
 
@@ -319,7 +332,7 @@ func secretAdvice(key toml.Key) (string, bool) {
 		}
 		return "fleetdeck never stores passwords: `fleetdeck platform login` asks for it and saves only the API key", true
 	case "private_key":
-		return "name the service-account JSON file with fleet.service_account (0600)", true
+		return "name the key's JSON file (0600) with fleet.service_account, or with fleet.private_key_file beside fleet.client_id", true
 	}
 	return "", false
 }

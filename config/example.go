@@ -12,16 +12,17 @@ func Example() string {
 [fleet]                          # High Mobility fleet clearance (documents 000 and 001)
 base_url = "https://sandbox.api.high-mobility.com/v1"
 service_account = "service-account.json"   # the JSON the console hands out: id, private_key (PKCS#8 PEM), inserted_at
-# client_id = "..."              # OAuth2 client credentials instead of the (deprecated) service account
-# client_secret_file = "fleet.secret"      # or FLEETDECK_FLEET_CLIENT_SECRET
-# audience = ""                  # default: base_url
-# jwt_version = 1                # 1 or 2
+# client_id = "..."              # OAuth2 client credentials instead of the (deprecated) service account,
+# client_secret_file = "fleet.secret"      #   with the client secret (or FLEETDECK_FLEET_CLIENT_SECRET)
+# private_key_file = "oauth-key.json"      #   or with a client_assertion signed by the app's OAuth2 private key ({id, private_key}, 0600)
+# audience = ""                  # default: base_url (aud of the assertions)
+# jwt_version = 1                # 1 or 2: the service account's assertion (a client_assertion is always 2)
 poll_interval = "10s"            # at least 1s; the API allows 60 calls a minute
 
 [telemetry]                      # MQTT feed (document 001)
 broker = "ssl://mqtt.example.com:8883"     # ssl://, mqtts://, wss:// (TLS) or tcp://, mqtt://, ws://
-app_id = "1FBBEDED80595912588FF4FF"
-# topic = "/live/level13/{app_id}/#"
+app_id = "1FBBEDED80595912588FF4FF"   # V1 app id, or for the MQTT V2 broker the application id (topic live/level13/{app_id})
+# topic = ["live/level13/{app_id}/#", "/live/level13/{app_id}/#"]   # the default: both forms (+ "sandbox/level13/{app_id}/#" on sandbox.mqtt.high-mobility.com)
 ca_file = "ca.pem"
 cert_file = "client.pem"
 key_file = "client-key.pem"

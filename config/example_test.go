@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -34,7 +35,7 @@ func TestExampleLoads(t *testing.T) {
 	if cfg.Fleet.PollInterval != 10*time.Second || cfg.Fleet.Audience != "https://sandbox.api.high-mobility.com/v1" || cfg.Fleet.JWTVersion != 1 {
 		t.Errorf("fleet: %+v", cfg.Fleet)
 	}
-	if cfg.Telemetry.TopicFilter() != "/live/level13/1FBBEDED80595912588FF4FF/#" || !cfg.Telemetry.TLS() || cfg.Telemetry.Pseudonymized != PseudoAuto {
+	if !slices.Equal(cfg.Telemetry.TopicFilters(), []string{"live/level13/1FBBEDED80595912588FF4FF/#", "/live/level13/1FBBEDED80595912588FF4FF/#"}) || !cfg.Telemetry.TLS() || cfg.Telemetry.Pseudonymized != PseudoAuto {
 		t.Errorf("telemetry: %+v", cfg.Telemetry)
 	}
 	if cfg.Audit.Path != filepath.Join(home, "xdg-state", "fleetdeck", "audit.db") {

@@ -187,6 +187,7 @@ func build(raw *rawFile, file string) *Config {
 			ServiceAccount:   rel(f.ServiceAccount),
 			ClientID:         string(f.ClientID),
 			ClientSecretFile: rel(f.ClientSecretFile),
+			PrivateKeyFile:   rel(f.PrivateKeyFile),
 			Audience:         string(f.Audience),
 			JWTVersion:       int(f.JWTVersion),
 			PollInterval:     time.Duration(f.PollInterval),
@@ -205,7 +206,7 @@ func build(raw *rawFile, file string) *Config {
 		cfg.Telemetry = &Telemetry{
 			Broker:        string(t.Broker),
 			AppID:         string(t.AppID),
-			Topic:         string(t.Topic),
+			Topics:        []string(t.Topic),
 			CAFile:        rel(t.CAFile),
 			CertFile:      rel(t.CertFile),
 			KeyFile:       rel(t.KeyFile),
@@ -216,8 +217,8 @@ func build(raw *rawFile, file string) *Config {
 		if t.QoS.set {
 			cfg.Telemetry.QoS = t.QoS.v
 		}
-		if cfg.Telemetry.Topic == "" {
-			cfg.Telemetry.Topic = DefaultTopic
+		if len(cfg.Telemetry.Topics) == 0 {
+			cfg.Telemetry.Topics = DefaultTopics(cfg.Telemetry.Broker)
 		}
 		if cfg.Telemetry.Pseudonymized == "" {
 			cfg.Telemetry.Pseudonymized = PseudoAuto

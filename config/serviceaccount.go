@@ -65,6 +65,61 @@ func LoadServiceAccount(path string) (*ServiceAccount, error) {
 // EC P-256 key in PKCS#8 (SEC 1 "EC PRIVATE KEY" is accepted too). Errors
 // never quote the file's content.
 func ParseServiceAccount(data []byte) (*ServiceAccount, error) {
+	k, err := parseKeyJSON(data, "service account")
+	if err != nil {
+		return nil, err
+	}
+	return &ServiceAccount{ID: k.id, PrivateKey: k.key, InsertedAt: k.insertedAt}, nil
+}
+
+// OAuthKey is the private key High Mobility's console hands out for an
+// OAuth2 client (the app's OAuth section: "create private key"), the same
+// {"id", "private_key"} JSON as a service account. It signs the
+// client_assertion of POST /access_tokens; id is the assertion's iss.
+// String, GoString and LogValue show the id only.
+type OAuthKey struct {
+	ID         string
+	PrivateKey *ecdsa.PrivateKey // P-256, for ES256
+}
+
+func (k *OAuthKey) String() string {
+	if k == nil {
+		return "OAuth2 private key <nil>"
+	}
+	return "OAuth2 private key " + k.ID
+}
+
+func (k *OAuthKey) GoString() string { return k.String() }
+
+func (k *OAuthKey) LogValue() slog.Value {
+	if k == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(slog.String("id", k.ID))
+}
+
+// LoadOAuthKey reads an OAuth2 private key JSON file; like every secret file
+// it must be 0600.
+func LoadOAuthKey(path string) (*OAuthKey, error) {
+	data, err := readSecret(path)
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	k, err := parseKeyJSON(data, "private key")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", absOrSame(path), err)
+	}
+	return &OAuthKey{ID: k.id, PrivateKey: k.key}, nil
+}
+
+type keyJSON struct {
+	id, insertedAt string
+	key            *ecdsa.PrivateKey
+}
+
+// parseKeyJSON reads {"id", "private_key", "inserted_at"?}; what names the
+// file in errors ("service account", "private key").
+func parseKeyJSON(data []byte, what string) (keyJSON, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // BOM from some editors
 	var raw struct {
 		ID         string `json:"id"`
@@ -76,23 +131,23 @@ func ParseServiceAccount(data []byte) (*ServiceAccount, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			return nil, fmt.Errorf("service account: not valid JSON (at byte %d); expected the file the console hands out, with id and private_key", se.Offset)
+			return keyJSON{}, fmt.Errorf("%s: not valid JSON (at byte %d); expected the file the console hands out, with id and private_key", what, se.Offset)
 		case errors.As(err, &te):
-			return nil, fmt.Errorf("service account: field %q must be a %s", te.Field, te.Type)
+			return keyJSON{}, fmt.Errorf("%s: field %q must be a %s", what, te.Field, te.Type)
 		}
-		return nil, errors.New("service account: not valid JSON; expected the file the console hands out, with id and private_key")
+		return keyJSON{}, fmt.Errorf("%s: not valid JSON; expected the file the console hands out, with id and private_key", what)
 	}
 	if strings.TrimSpace(raw.ID) == "" {
-		return nil, errors.New("service account: id is missing")
+		return keyJSON{}, fmt.Errorf("%s: id is missing", what)
 	}
 	if raw.PrivateKey == "" {
-		return nil, errors.New("service account: private_key is missing")
+		return keyJSON{}, fmt.Errorf("%s: private_key is missing", what)
 	}
 	key, err := parseP256(raw.PrivateKey)
 	if err != nil {
-		return nil, fmt.Errorf("service account %s: private_key: %w", termsafe.String(strings.TrimSpace(raw.ID)), err)
+		return keyJSON{}, fmt.Errorf("%s %s: private_key: %w", what, termsafe.String(strings.TrimSpace(raw.ID)), err)
 	}
-	return &ServiceAccount{ID: strings.TrimSpace(raw.ID), PrivateKey: key, InsertedAt: raw.InsertedAt}, nil
+	return keyJSON{id: strings.TrimSpace(raw.ID), key: key, insertedAt: raw.InsertedAt}, nil
 }
 
 func parseP256(s string) (*ecdsa.PrivateKey, error) {

@@ -18,7 +18,7 @@ func OptionsFromConfig(t *config.Telemetry, profile string) Options {
 		CertFile:      t.CertFile,
 		KeyFile:       t.KeyFile,
 		ClientID:      id,
-		Topic:         t.TopicFilter(),
+		Topics:        t.TopicFilters(),
 		QoS:           t.QoS,
 		Pseudonymized: string(t.Pseudonymized),
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"strconv"
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/termsafe"
@@ -22,22 +23,41 @@ type Failure struct {
 	Description string
 }
 
-// Message is one decoded, deduplicated telemetry message as it is applied to
-// the store. Every string in it is terminal-safe. The byte slices (Data,
+// Item is one entry of a multi-valued property (diagnostics.trouble_codes,
+// dashboard_lights.bulb_failures, tire pressures, ...), as decoded.
+type Item struct {
+	Data      []byte    // raw JSON of the item's value, compact and terminal-safe; nil with Failure
+	Timestamp time.Time // zero when the item carried none
+	Failure   *Failure
+}
+
+// Message is one decoded, deduplicated property update as it is applied to
+// the store: a V1 message carries one, a V2 message one per property it
+// holds. Every string in it is terminal-safe. The byte slices (Data, Items,
 // MessageID) alias buffers the pipeline reuses: they are valid only during
 // the callback that received the Message.
 type Message struct {
 	Topic      string // as received (not sanitized: do not print it)
-	Vehicle    string // VIN or pseudonym, from the topic
+	Version    int    // wire format: 1, or 2 for High Mobility's MQTT V2
+	Vehicle    string // VIN or pseudonym (V1: from the topic; V2: the vin field)
 	Pseudonym  bool
 	Capability string // canonical names: diagnostics.mileage arrives as odometer
 	Property   string
-	Data       []byte // raw JSON of the value, compact and terminal-safe; nil with Failure
-	Failure    *Failure
-	Timestamp  time.Time // the source's timestamp; zero when the message had none
-	MessageID  []byte
-	Arrival    time.Time
-	hash       uint64
+	// Data is the raw JSON of the value, compact and terminal-safe; nil with
+	// Failure. For a list it is the JSON array of the items' data, with null
+	// where an item carried a failure instead.
+	Data    []byte
+	Failure *Failure
+	// List marks a multi-valued property; Items are its entries in order
+	// (the whole list: each message replaces the previous one).
+	List  bool
+	Items []Item
+	// Timestamp is the source's (for a list, its newest item's; else the
+	// message's top-level timestamp); zero when the message had none.
+	Timestamp time.Time
+	MessageID []byte
+	Arrival   time.Time
+	hash      uint64
 }
 
 // Malformed messages: the error tells why (for the debug log).
@@ -52,14 +72,25 @@ const (
 	PseudoFalse = "false"
 )
 
-// decoder turns (topic, payload) into a Message. One per pipeline worker:
-// it owns the scratch buffers the Message slices point into.
+// maxNames bounds the decoder's table of capability and property names seen
+// in V2 payloads (beyond it names are still decoded, just not shared).
+const maxNames = 4096
+
+// decoder turns (topic, payload) into Messages. One per pipeline worker:
+// it owns the scratch buffers the Messages slice into.
 type decoder struct {
 	pseudo  string
 	seed    maphash.Seed
+	hash    maphash.Hash
 	dataBuf []byte
 	idBuf   []byte
-	failure Failure
+	items   []Item
+	msgs    []Message
+	names   map[string]string
+	pvs     []propValue // a list's items while it is read
+	// skipped counts the properties of the last V2 message that could not
+	// be read (the others were).
+	skipped int
 }
 
 func newDecoder(pseudonymized string) *decoder {
@@ -68,7 +99,9 @@ func newDecoder(pseudonymized string) *decoder {
 	default:
 		pseudonymized = PseudoAuto
 	}
-	return &decoder{pseudo: pseudonymized, seed: maphash.MakeSeed()}
+	d := &decoder{pseudo: pseudonymized, seed: maphash.MakeSeed(), names: make(map[string]string)}
+	d.hash.SetSeed(d.seed)
+	return d
 }
 
 // isPseudonym decides whether a vehicle id is a pseudonym. In auto mode an
@@ -84,26 +117,45 @@ func (d *decoder) isPseudonym(id string) bool {
 	return !vin.Plausible(id)
 }
 
-// decode fills m from one MQTT message. The topic names vehicle, capability
-// and property, so the payload is only scanned for message_id, vin (which
-// must agree with the topic) and data.{capability}.{property}.
-func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
-	t, ok := parseTopic(topicName)
-	if !ok {
-		return malformed("topic does not match [/]live|sandbox/level13/{app_id}/{vehicle}/{capability}/get/{property}")
-	}
-	capWire, propWire := t.capability, t.property
-	prop := canonicalName(capWire, propWire)
+// envelope is what one pass over the payload's top level finds.
+type envelope struct {
+	version             int
+	id, vin, top, stamp []byte // message_id, vin (string bodies), failure, timestamp (raw)
+	idEsc, vinEsc       bool
+	hasVIN              bool
+	data                []byte // the data object, raw
+	walked              bool   // data was descended into for the topic's property (V1)
+	pv                  propValue
+}
 
-	// One pass over the payload: the data object is descended into rather
-	// than scanned whole and then searched again.
+// decode reads one MQTT message into Messages: one for V1, one per property
+// for V2. The format is told by the payload's version, whatever the topic.
+// V1 takes vehicle, capability and property from the topic, so its payload
+// is only scanned for message_id, vin (which must agree with the topic),
+// timestamp and data.{capability}.{property}. The slice is reused by the
+// next call.
+func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
+	d.msgs = d.msgs[:0]
+	d.dataBuf = d.dataBuf[:0]
+	d.idBuf = d.idBuf[:0]
+	clear(d.items)
+	d.items = d.items[:0]
+	d.skipped = 0
+
+	t, topicOK := parseTopic(topicName)
+	var capWire, propWire, prop string
+	if topicOK {
+		capWire, propWire = t.capability, t.property
+		prop = canonicalName(capWire, propWire)
+	}
+
+	// One pass over the payload: for V1 the data object is descended into
+	// rather than scanned whole and then searched again.
 	it, ok := iterObject(payload)
 	if !ok {
-		return malformed("payload is not a JSON object")
+		return nil, malformed("payload is not a JSON object")
 	}
-	var id, vinRaw, topFailure []byte
-	var idEsc, vinEsc, hasVIN, hasData bool
-	var pv propValue
+	var e envelope
 	for {
 		k, kesc, more := it.nextKey()
 		if !more {
@@ -114,12 +166,18 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 			key = ""
 		}
 		if key == "data" && it.peek() == '{' {
-			c := it.child()
-			walkData(&c, capWire, propWire, prop, &pv)
-			if !it.resume(&c) {
-				return malformed("payload is not valid JSON")
+			start := it.i
+			if topicOK && e.version != 2 {
+				c := it.child()
+				walkData(&c, capWire, propWire, prop, &e.pv)
+				if !it.resume(&c) {
+					return nil, malformed("payload is not valid JSON")
+				}
+				e.walked = true
+			} else if _, ok := it.value(); !ok {
+				break
 			}
-			hasData = true
+			e.data = payload[start:it.i]
 			continue
 		}
 		v, ok := it.value()
@@ -129,75 +187,225 @@ func (d *decoder) decode(topicName string, payload []byte, m *Message) error {
 		switch key {
 		case "message_id":
 			if v[0] != '"' {
-				return malformed("message_id is not a string")
+				return nil, malformed("message_id is not a string")
 			}
-			id, idEsc = v[1:len(v)-1], bytes.IndexByte(v, '\\') >= 0
+			e.id, e.idEsc = v[1:len(v)-1], bytes.IndexByte(v, '\\') >= 0
 		case "vin":
 			if v[0] != '"' {
-				return malformed("vin is not a string")
+				return nil, malformed("vin is not a string")
 			}
-			vinRaw, vinEsc, hasVIN = v[1:len(v)-1], bytes.IndexByte(v, '\\') >= 0, true
+			e.vin, e.vinEsc, e.hasVIN = v[1:len(v)-1], bytes.IndexByte(v, '\\') >= 0, true
+		case "version":
+			if f, err := strconv.ParseFloat(string(v), 64); err == nil && f == 2 {
+				e.version = 2
+			} else {
+				e.version = 1
+			}
 		case "data":
-			return malformed("data is not an object")
+			return nil, malformed("data is not an object")
 		case "failure":
-			topFailure = v
+			e.top = v
+		case "timestamp":
+			e.stamp = v
 		}
 	}
 	if !it.finish() {
-		return malformed("payload is not valid JSON")
+		return nil, malformed("payload is not valid JSON")
 	}
-	if hasVIN && !sameString(vinRaw, vinEsc, t.vehicle) {
-		return malformed("vin in the payload differs from the topic")
+	id, err := d.messageID(e.id, e.idEsc)
+	if err != nil {
+		return nil, err
+	}
+	if e.version == 2 {
+		return d.decodeV2(topicName, &e, id)
+	}
+	if !topicOK {
+		return nil, malformed("topic does not match [/]live|sandbox/level13/{app_id}/{vehicle}/{capability}/get/{property} (and the payload is not version 2)")
+	}
+	if e.hasVIN && !sameString(e.vin, e.vinEsc, t.vehicle) {
+		return nil, malformed("vin in the payload differs from the topic")
 	}
 
-	*m = Message{
+	d.msgs = append(d.msgs, Message{
 		Topic:      topicName,
+		Version:    1,
 		Vehicle:    termsafe.String(t.vehicle),
 		Capability: termsafe.String(capWire),
 		Property:   termsafe.String(prop),
-	}
+		MessageID:  id,
+	})
+	m := &d.msgs[0]
 	m.Pseudonym = d.isPseudonym(m.Vehicle)
-
 	switch {
-	case hasData:
-		if !pv.found {
-			return malformed("data has no object for the topic's capability and property")
+	case e.data != nil:
+		if !e.pv.found {
+			return nil, malformed("data has no value for the topic's capability and property")
 		}
-		if err := d.property(&pv, m); err != nil {
-			return err
-		}
-	case topFailure != nil:
-		if err := d.readFailure(topFailure, m); err != nil {
-			return err
-		}
-	default:
-		return malformed("neither data nor failure")
-	}
-
-	if len(id) > 0 { // an empty id identifies nothing: no dedup for it
-		m.hash = maphash.Bytes(d.seed, id)
-		if !idEsc && printableASCII(id) {
-			m.MessageID = id
+		if e.pv.list != nil {
+			err = d.list(e.pv.list, false, m)
 		} else {
-			s, err := unquote(id)
-			if err != nil {
-				return malformed("message_id: " + err.Error())
-			}
-			d.idBuf = append(d.idBuf[:0], termsafe.String(s)...)
-			m.MessageID = d.idBuf
+			err = d.property(&e.pv, m)
 		}
+	case e.top != nil:
+		m.Failure, err = readFailure(e.top)
+	default:
+		err = malformed("neither data nor failure")
 	}
-	return nil
+	if err != nil {
+		return nil, err
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = stamp(e.stamp)
+	}
+	if len(id) > 0 { // an empty id identifies nothing: no dedup for it
+		m.hash = maphash.Bytes(d.seed, e.id)
+	}
+	return d.msgs, nil
 }
 
-// propValue holds the spans found in data.{capability}.{property}.
+// messageID returns the terminal-safe message id (nil when there is none).
+func (d *decoder) messageID(raw []byte, escaped bool) ([]byte, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	if !escaped && printableASCII(raw) {
+		return raw, nil
+	}
+	s, err := unquote(raw)
+	if err != nil {
+		return nil, malformed("message_id: " + err.Error())
+	}
+	d.idBuf = append(d.idBuf[:0], termsafe.String(s)...)
+	return d.idBuf, nil
+}
+
+// decodeV2 reads High Mobility's MQTT V2 message: {version: 2,
+// application_id, message_id, vin, data: {capability: {property: [items]}}}
+// with any number of capabilities. Each property becomes a Message; one
+// that cannot be read is skipped (and counted) without losing the others.
+func (d *decoder) decodeV2(topicName string, e *envelope, id []byte) ([]Message, error) {
+	if !e.hasVIN {
+		return nil, malformed("version 2 message without vin")
+	}
+	if e.data == nil {
+		return nil, malformed("version 2 message without data")
+	}
+	vehicle := string(e.vin)
+	if e.vinEsc {
+		s, err := unquote(e.vin)
+		if err != nil {
+			return nil, malformed("vin: " + err.Error())
+		}
+		vehicle = s
+	}
+	vehicle = termsafe.String(vehicle)
+	if vehicle == "" {
+		return nil, malformed("vin is empty")
+	}
+	pseudonym := d.isPseudonym(vehicle)
+
+	ci, _ := iterObject(e.data)
+	for {
+		ck, ckesc, cv, more := ci.next()
+		if !more {
+			break
+		}
+		if cv[0] != '{' {
+			d.skipped++
+			continue
+		}
+		capName, ok := d.name(ck, ckesc)
+		if !ok {
+			d.skipped++
+			continue
+		}
+		pi, _ := iterObject(cv)
+		for {
+			pk, pkesc, v, more := pi.next()
+			if !more {
+				break
+			}
+			propWire, ok := d.name(pk, pkesc)
+			if !ok {
+				d.skipped++
+				continue
+			}
+			d.msgs = append(d.msgs, Message{
+				Topic: topicName, Version: 2, Vehicle: vehicle, Pseudonym: pseudonym,
+				Capability: capName, Property: canonicalName(capName, propWire), MessageID: id,
+			})
+			m := &d.msgs[len(d.msgs)-1]
+			var err error
+			switch v[0] {
+			case '[':
+				err = d.list(v, true, m)
+			case '{':
+				var pv propValue
+				splitProperty(v, &pv)
+				err = d.property(&pv, m)
+			default:
+				err = malformed("property is neither a list nor an object")
+			}
+			if err != nil {
+				d.msgs = d.msgs[:len(d.msgs)-1]
+				d.skipped++
+				continue
+			}
+			if len(id) > 0 {
+				// One message carries many properties under one id: the
+				// property is part of what a redelivery repeats.
+				d.hash.Reset()
+				_, _ = d.hash.Write(e.id)
+				_ = d.hash.WriteByte(0)
+				_, _ = d.hash.WriteString(m.Capability)
+				_ = d.hash.WriteByte(0)
+				_, _ = d.hash.WriteString(m.Property)
+				m.hash = d.hash.Sum64()
+			}
+		}
+	}
+	if len(d.msgs) == 0 {
+		if d.skipped > 0 {
+			return nil, malformed("no property of the version 2 message could be read")
+		}
+		return nil, malformed("version 2 message without properties")
+	}
+	return d.msgs, nil
+}
+
+// name returns a capability or property name from a V2 key, terminal-safe.
+// Names repeat in every message: they are kept and shared rather than
+// allocated each time.
+func (d *decoder) name(k []byte, escaped bool) (string, bool) {
+	if !escaped {
+		if s, ok := d.names[string(k)]; ok {
+			return s, true
+		}
+	}
+	s, err := unquote(k)
+	if err != nil {
+		return "", false
+	}
+	clean := termsafe.String(s)
+	if clean == "" {
+		return "", false
+	}
+	if !escaped && len(d.names) < maxNames {
+		d.names[s] = clean
+	}
+	return clean, true
+}
+
+// propValue holds the spans found in data.{capability}.{property}: the
+// fields of an object, or the whole array of a list.
 type propValue struct {
 	found                 bool
 	value, failure, stamp []byte
+	list                  []byte
 }
 
-// walkData looks for {capability: {property: {...}}} in the data object,
-// validating everything it steps over.
+// walkData looks for {capability: {property: {...} or [...]}} in the data
+// object, validating everything it steps over.
 func walkData(c *objectIter, capWire, propWire, prop string, pv *propValue) {
 	for {
 		k, kesc, more := c.nextKey()
@@ -224,29 +432,22 @@ func walkCapability(c *objectIter, propWire, prop string, pv *propValue) {
 		if !more {
 			return
 		}
-		if !kesc && (string(k) == propWire || string(k) == prop) && c.peek() == '{' {
+		match := !kesc && (string(k) == propWire || string(k) == prop)
+		switch {
+		case match && c.peek() == '{':
 			pc := c.child()
 			*pv = propValue{found: true}
-			for {
-				k, kesc, v, more := pc.next()
-				if !more {
-					break
-				}
-				if kesc {
-					continue
-				}
-				switch string(k) {
-				case "data":
-					pv.value = v
-				case "failure":
-					pv.failure = v
-				case "timestamp":
-					pv.stamp = v
-				}
-			}
+			readProperty(&pc, pv)
 			if !c.resume(&pc) {
 				return
 			}
+			continue
+		case match && c.peek() == '[':
+			v, ok := c.value()
+			if !ok {
+				return
+			}
+			*pv = propValue{found: true, list: v}
 			continue
 		}
 		if _, ok := c.value(); !ok {
@@ -255,40 +456,149 @@ func walkCapability(c *objectIter, propWire, prop string, pv *propValue) {
 	}
 }
 
-// property reads what walkData found: {"data": v, "timestamp"} or
-// {"failure": {...}, "timestamp"?}.
-func (d *decoder) property(pv *propValue, m *Message) error {
-	if ts := pv.stamp; ts != nil && ts[0] == '"' {
-		if n, ok := parseTimestamp(ts[1 : len(ts)-1]); ok {
-			m.Timestamp = time.Unix(0, n)
+// readProperty collects data, failure and timestamp of a property object.
+func readProperty(pc *objectIter, pv *propValue) {
+	for {
+		k, kesc, v, more := pc.next()
+		if !more {
+			return
+		}
+		if kesc {
+			continue
+		}
+		switch string(k) {
+		case "data":
+			pv.value = v
+		case "failure":
+			pv.failure = v
+		case "timestamp":
+			pv.stamp = v
 		}
 	}
+}
+
+// splitProperty is readProperty for an object span already validated.
+func splitProperty(obj []byte, pv *propValue) {
+	it, ok := iterObject(obj)
+	if !ok {
+		return
+	}
+	*pv = propValue{found: true}
+	readProperty(&it, pv)
+}
+
+// property reads {"data": v, "timestamp"?} or {"failure": {...}, "timestamp"?}.
+func (d *decoder) property(pv *propValue, m *Message) error {
+	m.Timestamp = stamp(pv.stamp)
 	switch {
 	case pv.value != nil:
-		value := pv.value
-		if printableASCII(value) && bytes.IndexByte(value, '\\') < 0 {
-			m.Data = value
+		if cleanKind(pv.value) == verbatim {
+			m.Data = pv.value // clean as it is: no copy
 			return nil
 		}
-		clean, err := sanitizeJSON(value, d.dataBuf[:0])
+		start := len(d.dataBuf)
+		out, err := appendClean(d.dataBuf, pv.value)
 		if err != nil {
 			return malformed("value: " + err.Error())
 		}
-		d.dataBuf = clean
-		m.Data = clean
+		d.dataBuf = out
+		m.Data = out[start:len(out):len(out)]
 		return nil
 	case pv.failure != nil:
-		return d.readFailure(pv.failure, m)
+		f, err := readFailure(pv.failure)
+		m.Failure = f
+		return err
 	}
 	return malformed("property has neither data nor failure")
 }
 
-func (d *decoder) readFailure(obj []byte, m *Message) error {
+// list reads an array of {data|failure, timestamp?} items. A V2 list of one
+// item is how V2 sends every single-valued property: unless the property is
+// one Auto API defines as multi-valued, it becomes a plain value.
+func (d *decoder) list(span []byte, v2 bool, m *Message) error {
+	ai, ok := iterArray(span)
+	if !ok {
+		return malformed("list is not an array")
+	}
+	first := len(d.items)
+	raw := d.pvs[:0]
+	for {
+		elem, more := ai.next()
+		if !more {
+			break
+		}
+		if elem[0] != '{' {
+			return malformed("list item is not an object")
+		}
+		var pv propValue
+		splitProperty(elem, &pv)
+		if pv.value == nil && pv.failure == nil {
+			return malformed("list item has neither data nor failure")
+		}
+		raw = append(raw, pv)
+	}
+	d.pvs = raw
+	if ai.bad {
+		return malformed("list is not valid JSON")
+	}
+	if v2 && len(raw) == 1 && !multiValued(m.Capability, m.Property) {
+		return d.property(&raw[0], m)
+	}
+
+	m.List = true
+	buf := append(d.dataBuf, '[')
+	for i := range raw {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		it := Item{Timestamp: stamp(raw[i].stamp)}
+		if raw[i].value != nil {
+			start := len(buf)
+			var err error
+			if buf, err = appendClean(buf, raw[i].value); err != nil {
+				return malformed("list item: " + err.Error())
+			}
+			it.Data = buf[start:len(buf):len(buf)]
+		} else {
+			f, err := readFailure(raw[i].failure)
+			if err != nil {
+				return err
+			}
+			it.Failure = f
+			buf = append(buf, "null"...)
+		}
+		if it.Timestamp.After(m.Timestamp) {
+			m.Timestamp = it.Timestamp
+		}
+		d.items = append(d.items, it)
+	}
+	buf = append(buf, ']')
+	// The buffer may have moved while growing: take the data from where it
+	// ended up.
+	start := len(d.dataBuf)
+	m.Data = buf[start:len(buf):len(buf)]
+	d.dataBuf = buf
+	m.Items = d.items[first:len(d.items):len(d.items)]
+	return nil
+}
+
+// stamp reads a raw JSON timestamp string; zero when absent or unreadable.
+func stamp(raw []byte) time.Time {
+	if len(raw) < 2 || raw[0] != '"' {
+		return time.Time{}
+	}
+	if n, ok := parseTimestamp(raw[1 : len(raw)-1]); ok {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func readFailure(obj []byte) (*Failure, error) {
 	it, ok := iterObject(obj)
 	if !ok {
-		return malformed("failure is not an object")
+		return nil, malformed("failure is not an object")
 	}
-	d.failure = Failure{}
+	f := &Failure{}
 	for {
 		k, kesc, v, more := it.next()
 		if !more {
@@ -299,23 +609,22 @@ func (d *decoder) readFailure(obj []byte, m *Message) error {
 		}
 		s, err := unquote(v[1 : len(v)-1])
 		if err != nil {
-			return malformed("failure: " + err.Error())
+			return nil, malformed("failure: " + err.Error())
 		}
 		switch string(k) {
 		case "reason":
-			d.failure.Reason = termsafe.String(s)
+			f.Reason = termsafe.String(s)
 		case "description":
-			d.failure.Description = termsafe.String(s)
+			f.Description = termsafe.String(s)
 		}
 	}
 	if it.bad {
-		return malformed("failure is not valid JSON")
+		return nil, malformed("failure is not valid JSON")
 	}
-	if d.failure.Reason == "" {
-		d.failure.Reason = "unknown"
+	if f.Reason == "" {
+		f.Reason = "unknown"
 	}
-	m.Failure = &d.failure
-	return nil
+	return f, nil
 }
 
 // sameString compares a JSON string body with s without allocating in the
@@ -351,42 +660,87 @@ func printableASCII(b []byte) bool {
 	return true
 }
 
-// sanitizeJSON re-encodes a JSON value with every string (keys too) passed
-// through termsafe.String, compact, appended to dst. Escapes such as \u001b
-// are decoded first, so they cannot survive as text a consumer would decode.
-func sanitizeJSON(raw, dst []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return dst, err
+// How a raw JSON value must be treated before it is kept.
+const (
+	verbatim    = iota // printable ASCII, no escapes, no white space between tokens
+	compactable        // the same but with white space between tokens
+	unsafeJSON         // escapes, control bytes or non-ASCII: re-encode every string
+)
+
+// cleanKind classifies a raw JSON value (already validated).
+func cleanKind(b []byte) int {
+	kind, inString := verbatim, false
+	for _, c := range b {
+		switch {
+		case c == '\\' || c > 0x7e || c == 0x7f:
+			return unsafeJSON
+		case c < 0x20:
+			if inString || !isSpace(c) {
+				return unsafeJSON
+			}
+			kind = compactable
+		case c == '"':
+			inString = !inString
+		case c == ' ' && !inString:
+			kind = compactable
+		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(cleanValue(v)); err != nil {
-		return dst, err
-	}
-	return append(dst, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+	return kind
 }
 
-func cleanValue(v any) any {
-	switch x := v.(type) {
-	case string:
-		return termsafe.String(x)
-	case []any:
-		for i := range x {
-			x[i] = cleanValue(x[i])
+// appendClean appends the value compact and terminal-safe, keeping its
+// order (objects' keys included).
+func appendClean(dst, value []byte) ([]byte, error) {
+	switch cleanKind(value) {
+	case verbatim:
+		return append(dst, value...), nil
+	case compactable:
+		inString := false
+		for _, c := range value {
+			if c == '"' {
+				inString = !inString
+			} else if !inString && isSpace(c) {
+				continue
+			}
+			dst = append(dst, c)
 		}
-		return x
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[termsafe.String(k)] = cleanValue(e)
-		}
-		return out
+		return dst, nil
 	}
-	return v
+	return sanitizeJSON(value, dst)
+}
+
+// sanitizeJSON re-encodes a JSON value, compact, with every string (keys
+// too) passed through termsafe.String, appended to dst. Escapes such as
+// \u001b are decoded first, so they cannot survive as text a consumer would
+// decode. raw must be valid JSON (the scanner checked it).
+func sanitizeJSON(raw, dst []byte) ([]byte, error) {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case isSpace(c):
+			i++
+		case c == '"':
+			end, escaped, ok := scanString(raw, i)
+			if !ok {
+				return dst, errors.New("bad string")
+			}
+			body := raw[i+1 : end-1]
+			if !escaped && printableASCII(body) {
+				dst = append(dst, raw[i:end]...)
+			} else {
+				s, err := unquote(body)
+				if err != nil {
+					return dst, err
+				}
+				dst = appendJSONString(dst, termsafe.String(s))
+			}
+			i = end
+		default:
+			dst = append(dst, c)
+			i++
+		}
+	}
+	return dst, nil
 }
 
 // parseTimestamp reads RFC 3339 timestamps ("2022-05-01T10:33:10.000Z",

@@ -3,6 +3,8 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,12 +43,21 @@ func payloadFor(id, vehicle, capability, property, data, ts string) []byte {
 		id, vehicle, capability, property, capability, property, data, ts))
 }
 
-func TestDecodeSeedExample(t *testing.T) {
-	d := newDecoder(PseudoAuto)
-	var m Message
-	if err := d.decode(seedTopic, []byte(seedPayload), &m); err != nil {
+// decodeOne decodes a message that must hold exactly one property update.
+func decodeOne(t testing.TB, d *decoder, topic string, payload []byte) Message {
+	t.Helper()
+	msgs, err := d.decode(topic, payload)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1: %+v", len(msgs), msgs)
+	}
+	return msgs[0]
+}
+
+func TestDecodeSeedExample(t *testing.T) {
+	m := decodeOne(t, newDecoder(PseudoAuto), seedTopic, []byte(seedPayload))
 	if m.Vehicle != "26ace79449aae32d80dd5315a23e795da9323626" || !m.Pseudonym {
 		t.Errorf("vehicle %q pseudonym %v", m.Vehicle, m.Pseudonym)
 	}
@@ -107,11 +118,7 @@ func TestDecodeVariants(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := newDecoder(c.mode)
-			var m Message
-			if err := d.decode(c.topic, []byte(c.payload), &m); err != nil {
-				t.Fatal(err)
-			}
+			m := decodeOne(t, newDecoder(c.mode), c.topic, []byte(c.payload))
 			if m.Vehicle != c.vehicle || m.Pseudonym != c.pseudonym || m.Capability != c.capability || m.Property != c.prop {
 				t.Errorf("got %q pseudonym=%v %s.%s", m.Vehicle, m.Pseudonym, m.Capability, m.Property)
 			}
@@ -157,9 +164,8 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			var m Message
-			if err := newDecoder("").decode(c.topic, []byte(c.payload), &m); err == nil {
-				t.Fatalf("decoded %+v", m)
+			if msgs, err := newDecoder("").decode(c.topic, []byte(c.payload)); err == nil {
+				t.Fatalf("decoded %+v", msgs)
 			}
 		})
 	}
@@ -182,25 +188,18 @@ func TestDecodeSanitizes(t *testing.T) {
 			js, _ := json.Marshal(h)                           // escapes controls as \u00XX, keeps C1 as UTF-8
 			vehicle := "veh" + strings.ReplaceAll(h, "/", "_") // a topic segment cannot hold a slash
 			payload := `{"message_id":` + string(js) + `,"data":{"doors":{"locks_state":{"data":{"value":` + string(js) + `,"list":[` + string(js) + `],` + string(js) + `:1},"timestamp":"2024-01-02T03:04:05Z"}}}}`
-			var m Message
-			if err := newDecoder("").decode(topicFor(vehicle, "doors", "locks_state"), []byte(payload), &m); err != nil {
-				t.Fatal(err)
-			}
+			m := decodeOne(t, newDecoder(""), topicFor(vehicle, "doors", "locks_state"), []byte(payload))
 			checkSafe(t, &m)
 
 			fail := `{"data":{"doors":{"locks_state":{"failure":{"reason":` + string(js) + `,"description":` + string(js) + `}}}}}`
-			if err := newDecoder("").decode(topicFor("v", "doors", "locks_state"), []byte(fail), &m); err != nil {
-				t.Fatal(err)
-			}
+			m = decodeOne(t, newDecoder(""), topicFor("v", "doors", "locks_state"), []byte(fail))
 			checkSafe(t, &m)
 
 			// The same bytes raw inside the JSON string (where JSON allows
 			// them: everything but C0).
 			if !strings.ContainsAny(h, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x1b") {
 				raw := `{"data":{"doors":{"locks_state":{"data":"` + h + `"}}}}`
-				if err := newDecoder("").decode(topicFor("v", "doors", "locks_state"), []byte(raw), &m); err != nil {
-					t.Fatal(err)
-				}
+				m = decodeOne(t, newDecoder(""), topicFor("v", "doors", "locks_state"), []byte(raw))
 				checkSafe(t, &m)
 			}
 		})
@@ -311,14 +310,51 @@ func FuzzDecode(f *testing.F) {
 	f.Add(topicFor("v\x1b[2J", "doors", "locks_state"), []byte(`{"message_id":"\u001b]0;t\u0007","data":{"doors":{"locks_state":{"data":"\u009b1m\u001b[31m","timestamp":"x"}}}}`))
 	f.Add(topicFor("v", "doors", "locks_state"), []byte(`{"data":{"doors":{"locks_state":{"failure":{"reason":"\u001b]0;x\u0007","description":"bad\udfff"}}}}}`))
 	f.Add("live/level13/a/b/c/get/d", []byte(`{"data":{"c":{"d":{"data":[1,{"a":"\u0085"}]}}}}`))
+	// Lists (V1) and V2, from the fixtures.
+	for _, fx := range fixtures {
+		payload, err := os.ReadFile(filepath.Join("testdata", "payloads", fx.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(fx.topic, payload)
+	}
+	f.Add("live/level13/APP", []byte(`{"version":2,"message_id":"\u001b[2J","vin":"v\u009b","data":{"c\u001b":{"p\u202e":[{"data":"\u001b]0;x\u0007","timestamp":"2025-08-12T16:07:48.000Z"},{"failure":{"reason":"\u001b","description":"x"}}]}}}`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
-		var m Message
-		if err := newDecoder("").decode(topic, payload, &m); err != nil {
+		msgs, err := newDecoder("").decode(topic, payload)
+		if err != nil {
 			return
 		}
-		checkSafe(t, &m)
-		if m.Data != nil && !json.Valid(m.Data) {
-			t.Errorf("data is not JSON: %q", m.Data)
+		if len(msgs) == 0 {
+			t.Fatal("no error and no message")
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			checkSafe(t, m)
+			if m.Data != nil && !json.Valid(m.Data) {
+				t.Errorf("data is not JSON: %q", m.Data)
+			}
+			if m.List {
+				var arr []json.RawMessage
+				if err := json.Unmarshal(m.Data, &arr); err != nil || len(arr) != len(m.Items) {
+					t.Errorf("list data %q does not hold its %d items", m.Data, len(m.Items))
+				}
+			}
+			// What the store keeps must come back as safe as it went in.
+			s := NewStore(StoreOptions{})
+			m.Arrival = time.Now()
+			if err := s.Apply(m); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range s.Vehicle(m.Vehicle) {
+				if !termsafe.Safe(p.Value) || !termsafe.Safe(p.Capability) || !termsafe.Safe(p.Name) {
+					t.Errorf("unsafe stored property %+v", p)
+				}
+				for _, it := range p.Items {
+					if !termsafe.Safe(it.Value) || !termsafe.Safe(it.Raw) {
+						t.Errorf("unsafe stored item %+v", it)
+					}
+				}
+			}
 		}
 	})
 }

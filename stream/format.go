@@ -1,14 +1,18 @@
 package stream
 
 import (
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
 
 // AppendJSON appends m as one compact JSON object (no newline):
-// {"vehicle","pseudonym","capability","property","value","failure"?,"timestamp","message_id"}.
-// value is the raw JSON of the data (null with a failure); timestamp is the
-// source's, RFC 3339 in UTC, or null. It allocates nothing.
+// {"vehicle","pseudonym","capability","property","value","failure"?,"items"?,"timestamp","message_id"}.
+// value is the raw JSON of the data (null with a failure); for a list it is
+// the JSON array of the items' data (null for an item that failed), and
+// "items" holds every item as {"data"|"failure", "timestamp"?}. timestamp is
+// the source's (a list's newest item's), RFC 3339 in UTC, or null. It
+// allocates nothing.
 func (m *Message) AppendJSON(b []byte) []byte {
 	b = append(b, `{"vehicle":`...)
 	b = appendJSONString(b, m.Vehicle)
@@ -27,20 +31,30 @@ func (m *Message) AppendJSON(b []byte) []byte {
 		b = append(b, m.Data...)
 	}
 	if m.Failure != nil {
-		b = append(b, `,"failure":{"reason":`...)
-		b = appendJSONString(b, m.Failure.Reason)
-		b = append(b, `,"description":`...)
-		b = appendJSONString(b, m.Failure.Description)
-		b = append(b, '}')
+		b = appendFailure(append(b, ','), m.Failure)
+	}
+	if m.List {
+		b = append(b, `,"items":[`...)
+		for i := range m.Items {
+			it := &m.Items[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if it.Failure != nil {
+				b = appendFailure(append(b, '{'), it.Failure)
+			} else {
+				b = append(b, `{"data":`...)
+				b = append(b, it.Data...)
+			}
+			if !it.Timestamp.IsZero() {
+				b = appendStamp(append(b, `,"timestamp":`...), it.Timestamp)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	b = append(b, `,"timestamp":`...)
-	if m.Timestamp.IsZero() {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '"')
-		b = m.Timestamp.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-	}
+	b = appendStamp(b, m.Timestamp)
 	b = append(b, `,"message_id":`...)
 	if m.MessageID == nil {
 		b = append(b, "null"...)
@@ -73,6 +87,32 @@ func (m *Message) AppendText(b []byte) []byte {
 		}
 		return b
 	}
+	if m.List {
+		// The whole array, not clipped: tail is where a list is read in full.
+		b = append(b, " = "...)
+		b = append(b, m.Data...)
+		failed, first := 0, -1
+		for i := range m.Items {
+			if m.Items[i].Failure != nil {
+				if first < 0 {
+					first = i
+				}
+				failed++
+			}
+		}
+		if failed > 0 {
+			b = append(b, " ("...)
+			b = strconv.AppendInt(b, int64(failed), 10)
+			b = append(b, " of "...)
+			b = strconv.AppendInt(b, int64(len(m.Items)), 10)
+			b = append(b, " items failed, item "...)
+			b = strconv.AppendInt(b, int64(first+1), 10)
+			b = append(b, ": "...)
+			b = append(b, m.Items[first].Failure.Reason...)
+			b = append(b, ')')
+		}
+		return b
+	}
 	v := RenderValue(m.Capability, m.Property, m.Data)
 	b = append(b, " = "...)
 	b = append(b, v.Text...)
@@ -81,6 +121,25 @@ func (m *Message) AppendText(b []byte) []byte {
 		b = append(b, v.Unit...)
 	}
 	return b
+}
+
+// appendFailure appends "failure":{"reason","description"}.
+func appendFailure(b []byte, f *Failure) []byte {
+	b = append(b, `"failure":{"reason":`...)
+	b = appendJSONString(b, f.Reason)
+	b = append(b, `,"description":`...)
+	b = appendJSONString(b, f.Description)
+	return append(b, '}')
+}
+
+// appendStamp appends t as an RFC 3339 string in UTC, or null when zero.
+func appendStamp(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 const hexDigits = "0123456789abcdef"

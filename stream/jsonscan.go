@@ -327,3 +327,55 @@ func field(obj []byte, key string) ([]byte, bool) {
 	}
 	return found, true
 }
+
+// arrayIter walks the elements of one array, returning each as a raw span.
+type arrayIter struct {
+	b    []byte
+	i    int // just past '[', or past the previous element
+	n    int
+	bad  bool
+	done bool
+}
+
+// iterArray starts an iterator over the array that is exactly b (after
+// white space is trimmed). ok is false when b does not start with '['.
+func iterArray(b []byte) (arrayIter, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return arrayIter{}, false
+	}
+	return arrayIter{b: b, i: i + 1}, true
+}
+
+// next returns the next element; more is false at the end of the array or
+// at the first grammar error (then a.bad is set).
+func (a *arrayIter) next() (elem []byte, more bool) {
+	if a.done || a.bad {
+		return nil, false
+	}
+	b := a.b
+	i := skipSpace(b, a.i)
+	if i >= len(b) {
+		a.bad = true
+		return nil, false
+	}
+	if b[i] == ']' {
+		a.i, a.done = i+1, true
+		return nil, false
+	}
+	if a.n > 0 {
+		if b[i] != ',' {
+			a.bad = true
+			return nil, false
+		}
+		i = skipSpace(b, i+1)
+	}
+	end, ok := scanValue(b, i, 1)
+	if !ok {
+		a.bad = true
+		return nil, false
+	}
+	a.i = end
+	a.n++
+	return b[i:end], true
+}

@@ -15,8 +15,10 @@ type Options struct {
 	CertFile string // client certificate (PEM)
 	KeyFile  string // its key (PEM)
 	// ClientID identifies the persistent session; empty: DefaultClientID("").
-	ClientID      string
-	Topic         string // subscription filter, e.g. /live/level13/{app_id}/#
+	ClientID string
+	// Topics are the subscription filters, all in one SUBSCRIBE, e.g.
+	// live/level13/{app_id}/# and /live/level13/{app_id}/#.
+	Topics        []string
 	QoS           byte
 	Pseudonymized string // "true" | "false" | "auto" (default)
 	Logger        *slog.Logger

@@ -27,10 +27,11 @@ type PipelineOptions struct {
 	// line: {"t": arrival (RFC 3339, ns), "topic", "payload": raw JSON}.
 	Record string
 
-	// OnMessage sees every applied message (not duplicates, not malformed
-	// ones), on the decode goroutine, in order. It must return quickly: the
-	// queue in front of the decoder is bounded. The Message is reused after
-	// it returns.
+	// OnMessage sees every applied property update (not duplicates, not
+	// malformed ones; a V2 message gives one call per property), on the
+	// decode goroutine, in order. It must return quickly: the queue in
+	// front of the decoder is bounded. The Message is reused after it
+	// returns.
 	OnMessage func(*Message)
 	// OnState sees every change of the connection state. It must not block.
 	OnState func(ConnState)
@@ -222,14 +223,14 @@ type worker struct {
 	rec *recorder
 	dec *decoder
 	dd  *dedup
-	m   Message
 }
 
 func (p *Pipeline) newWorker(rec *recorder) *worker {
 	return &worker{p: p, rec: rec, dec: newDecoder(p.opts.MQTT.Pseudonymized), dd: newDedup(p.opts.DedupWindow)}
 }
 
-// process handles one message and reports whether the store changed.
+// process handles one MQTT message (one property update for V1, several
+// for V2) and reports whether the store changed.
 func (w *worker) process(it *inboxItem) bool {
 	p := w.p
 	if len(it.payload) > MaxPayload {
@@ -239,27 +240,37 @@ func (w *worker) process(it *inboxItem) bool {
 	if w.rec != nil {
 		w.rec.write(it)
 	}
-	m := &w.m
-	if err := w.dec.decode(it.topic, it.payload, m); err != nil {
+	msgs, err := w.dec.decode(it.topic, it.payload)
+	if err != nil {
 		p.malformed.Add(1)
 		p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
 		return false
 	}
-	if m.MessageID != nil && w.dd.seen(m.hash) {
-		p.duplicates.Add(1)
-		return false
+	if n := w.dec.skipped; n > 0 {
+		p.malformed.Add(uint64(n))
+		p.log.Debug("telemetry properties skipped", "count", n, "bytes", len(it.payload))
 	}
-	m.Arrival = time.Unix(0, it.arrival)
-	if err := p.store.Apply(m); err != nil {
-		p.overflow.Add(1)
-		return false
+	arrival := time.Unix(0, it.arrival)
+	changed := false
+	for i := range msgs {
+		m := &msgs[i]
+		if m.MessageID != nil && w.dd.seen(m.hash) {
+			p.duplicates.Add(1)
+			continue
+		}
+		m.Arrival = arrival
+		if err := p.store.Apply(m); err != nil {
+			p.overflow.Add(1)
+			continue
+		}
+		p.applied.Add(1)
+		if m.Failure != nil {
+			p.failures.Add(1)
+		}
+		if p.opts.OnMessage != nil {
+			p.opts.OnMessage(m)
+		}
+		changed = true
 	}
-	p.applied.Add(1)
-	if m.Failure != nil {
-		p.failures.Add(1)
-	}
-	if p.opts.OnMessage != nil {
-		p.opts.OnMessage(m)
-	}
-	return true
+	return changed
 }

@@ -22,7 +22,7 @@ func TestSessionSandboxBroker(t *testing.T) {
 	ca, cert, key := b.Files()
 	var states stateLog
 	p := NewPipeline(PipelineOptions{
-		MQTT:    Options{Broker: "ssl://" + b.Addr(), CAFile: ca, CertFile: cert, KeyFile: key, ClientID: "fleetdeck-sandbox-test", Topic: "/live/level13/APP/#", QoS: 1},
+		MQTT:    Options{Broker: "ssl://" + b.Addr(), CAFile: ca, CertFile: cert, KeyFile: key, ClientID: "fleetdeck-sandbox-test", Topics: []string{"/live/level13/APP/#"}, QoS: 1},
 		OnState: states.add,
 	})
 	done := make(chan error, 1)

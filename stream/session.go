@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -57,7 +59,7 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 	default:
 		return nil, fmt.Errorf("telemetry broker %q: scheme must be tcp, ssl, tls, ws or wss", o.Broker)
 	}
-	if o.Topic == "" {
+	if len(o.Topics) == 0 || slices.Contains(o.Topics, "") {
 		return nil, errors.New("telemetry: no topic to subscribe to")
 	}
 	if o.QoS > 2 {
@@ -100,7 +102,7 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 		SetKeepAlive(keepAlive).
 		SetPingTimeout(10 * time.Second).
 		SetCustomOpenConnectionFn(openConn(tlsCfg, connectTimeout)).
-		SetOnConnectHandler(func(c mqtt.Client) { p.subscribe(ctx, c, o.Topic, o.QoS, handler) }).
+		SetOnConnectHandler(func(c mqtt.Client) { p.subscribe(ctx, c, o.Topics, o.QoS, handler) }).
 		SetConnectionNotificationHandler(p.onConnection)
 	if tlsCfg != nil {
 		co.SetTLSConfig(tlsCfg)
@@ -135,11 +137,19 @@ func (o Options) tlsConfig(serverName string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// subscribe runs on every (re)connection. The state turns Connected once
-// the broker has granted the subscription (a persistent session may deliver
-// queued messages a moment earlier); a refusal turns it to Failed.
-func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topic string, qos byte, h mqtt.MessageHandler) {
-	tok := c.Subscribe(topic, qos, h)
+// subscribe runs on every (re)connection, with every filter in one
+// SUBSCRIBE. The state turns Connected once the broker has granted the
+// subscription (a persistent session may deliver queued messages a moment
+// earlier). A broker that refuses some filters (say the leading-slash form
+// its ACL does not know) leaves the others working, which the state's reason
+// says; refusing all of them turns the state to Failed.
+func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string, qos byte, h mqtt.MessageHandler) {
+	filters := make(map[string]byte, len(topics))
+	for _, t := range topics {
+		filters[t] = qos
+	}
+	what := strings.Join(topics, ", ")
+	tok := c.SubscribeMultiple(filters, h)
 	t := time.NewTimer(subscribeTimeout)
 	defer t.Stop()
 	select {
@@ -148,34 +158,44 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topic string, q
 		return
 	case <-t.C:
 		p.updateState(func(s ConnState) ConnState {
-			s.Reason = "subscribe " + topic + ": no answer from the broker"
+			s.Reason = "subscribe " + what + ": no answer from the broker"
 			return s
 		})
 		return
 	}
 	if err := tok.Error(); err != nil {
-		p.log.Warn("telemetry subscribe failed", "topic", topic, "err", err)
+		p.log.Warn("telemetry subscribe failed", "topics", topics, "err", err)
 		p.updateState(func(s ConnState) ConnState {
-			s.Reason = "subscribe " + topic + ": " + termsafe.String(err.Error())
+			s.Reason = "subscribe " + what + ": " + termsafe.String(err.Error())
 			return s
 		})
 		return
 	}
+	var refused []string
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
-		for _, code := range st.Result() {
+		for topic, code := range st.Result() {
 			if code == 0x80 {
-				p.setState(ConnState{Phase: Failed, Reason: "the broker refused the subscription to " + topic})
-				return
+				refused = append(refused, topic)
 			}
 		}
 	}
-	p.log.Info("telemetry connected", "topic", topic)
+	slices.Sort(refused)
+	if len(refused) == len(topics) {
+		p.setState(ConnState{Phase: Failed, Reason: "the broker refused the subscription to " + what})
+		return
+	}
+	reason := ""
+	if len(refused) > 0 {
+		reason = "the broker refused " + strings.Join(refused, ", ") + "; receiving the other topics"
+		p.log.Warn("telemetry subscription partly refused", "refused", refused)
+	}
+	p.log.Info("telemetry connected", "topics", topics)
 	// Connected once subscribed: with a fresh session nothing flows before.
 	p.updateState(func(s ConnState) ConnState {
 		if !c.IsConnectionOpen() {
 			return s // lost again meanwhile; the notifications say so
 		}
-		return ConnState{Phase: Connected}
+		return ConnState{Phase: Connected, Reason: reason}
 	})
 }
 

@@ -77,7 +77,7 @@ func testSession(t *testing.T, pki *testPKI, b testBroker) {
 	p := NewPipeline(PipelineOptions{
 		MQTT: Options{
 			Broker: b.URL(), CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey,
-			ClientID: fmt.Sprintf("fleetdeck-test-%d", time.Now().UnixNano()%1e6), Topic: "/live/level13/APP/#", QoS: 1,
+			ClientID: fmt.Sprintf("fleetdeck-test-%d", time.Now().UnixNano()%1e6), Topics: []string{"/live/level13/APP/#"}, QoS: 1,
 		},
 		OnState: states.add,
 		OnMessage: func(m *Message) {
@@ -223,7 +223,7 @@ func TestSessionRefusesUnknownServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p := NewPipeline(PipelineOptions{MQTT: Options{
-		Broker: b.URL(), CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey, Topic: "#", QoS: 1,
+		Broker: b.URL(), CAFile: pki.OtherCA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey, Topics: []string{"#"}, QoS: 1,
 	}})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -240,13 +240,13 @@ func TestSessionRefusesUnknownServer(t *testing.T) {
 func TestSessionConfigErrors(t *testing.T) {
 	pki := newTestPKI(t)
 	for name, o := range map[string]Options{
-		"no broker":    {Topic: "#"},
-		"bad scheme":   {Broker: "http://x", Topic: "#"},
+		"no broker":    {Topics: []string{"#"}},
+		"bad scheme":   {Broker: "http://x", Topics: []string{"#"}},
 		"no topic":     {Broker: "tcp://127.0.0.1:1"},
-		"missing ca":   {Broker: "ssl://127.0.0.1:1", Topic: "#", CAFile: pki.Dir + "/nope.pem"},
-		"key only":     {Broker: "ssl://127.0.0.1:1", Topic: "#", KeyFile: pki.ClientKey},
-		"bad key pair": {Broker: "ssl://127.0.0.1:1", Topic: "#", CertFile: pki.ClientCert, KeyFile: pki.ServerKey},
-		"qos 3":        {Broker: "tcp://127.0.0.1:1", Topic: "#", QoS: 3},
+		"missing ca":   {Broker: "ssl://127.0.0.1:1", Topics: []string{"#"}, CAFile: pki.Dir + "/nope.pem"},
+		"key only":     {Broker: "ssl://127.0.0.1:1", Topics: []string{"#"}, KeyFile: pki.ClientKey},
+		"bad key pair": {Broker: "ssl://127.0.0.1:1", Topics: []string{"#"}, CertFile: pki.ClientCert, KeyFile: pki.ServerKey},
+		"qos 3":        {Broker: "tcp://127.0.0.1:1", Topics: []string{"#"}, QoS: 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := NewPipeline(PipelineOptions{MQTT: o})

@@ -71,15 +71,19 @@ func (s ConnState) same(o ConnState) bool {
 }
 
 // Stats counts what the pipeline did with the messages it received.
-// Received = Dropped + Oversized + Malformed + Duplicates + Overflow + Applied
-// (once the queue is drained).
+// Received, Dropped, Oversized count MQTT messages; Applied, Duplicates,
+// Overflow and Failures count property updates, of which a V1 message holds
+// one and a V2 message several; Malformed counts both (a message that could
+// not be read at all, or one unreadable property of a V2 message). With V1
+// alone, Received = Dropped + Oversized + Malformed + Duplicates + Overflow +
+// Applied once the queue is drained.
 type Stats struct {
 	Received   uint64 // messages handed over by the broker (or the recording)
-	Applied    uint64 // stored (Failures included)
-	Duplicates uint64 // message_id seen before (QoS 1 redelivery)
-	Malformed  uint64 // topic or payload not in the documented format
+	Applied    uint64 // property updates stored (Failures included)
+	Duplicates uint64 // message_id (V2: message_id and property) seen before (QoS 1 redelivery)
+	Malformed  uint64 // topic or payload (or a V2 property) not in the documented format
 	Oversized  uint64 // payload larger than MaxPayload
 	Dropped    uint64 // the queue was full: the decoder fell behind
-	Failures   uint64 // applied messages that carried a failure instead of data
+	Failures   uint64 // applied updates that carried a failure instead of data
 	Overflow   uint64 // refused because a store limit (vehicles, properties) was reached
 }

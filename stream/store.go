@@ -2,9 +2,11 @@ package stream
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ const (
 	DefaultMaxProps     = 256  // per vehicle
 	DefaultStaleLag     = 5 * time.Minute
 	DefaultStaleIdle    = 15 * time.Minute
+	DefaultMaxListItems = 64 // items kept of one list property
 	rateTau             = 10 * time.Second
 	maxStoredValueBytes = math.MaxUint16
 )
@@ -32,6 +35,10 @@ type StoreOptions struct {
 	MaxVehicles int
 	MaxNames    int
 	MaxProps    int
+	// MaxListItems bounds the items kept of one multi-valued property (the
+	// newest list replaces the previous one; items past the bound are
+	// counted, not kept).
+	MaxListItems int
 	// StaleLag flags a value whose source timestamp is this far behind its
 	// arrival (the vehicle was offline and is catching up).
 	StaleLag time.Duration
@@ -63,6 +70,25 @@ type Property struct {
 	Stale      bool
 	Failure    *Failure
 	History    []float64 // oldest first; nil for values that are not numbers
+
+	// List marks a multi-valued property (trouble codes, bulb failures, tire
+	// pressures, ...): Value reads "3 items", Count is how many the vehicle
+	// sent and Items the ones kept (at most StoreOptions.MaxListItems), in
+	// the order they came. SourceTime is the newest item's.
+	List  bool
+	Count int
+	Items []ListItem
+}
+
+// ListItem is one item of a list property, ready to show.
+type ListItem struct {
+	Value      string // display text, terminal-safe (RenderValue of the item's data)
+	Unit       string
+	Numeric    bool
+	Number     float64
+	Raw        string    // the item's data as compact JSON; "" with Failure
+	SourceTime time.Time // zero when the item carried none
+	Failure    *Failure
 }
 
 // Store keeps the latest value per vehicle/capability/property with a small
@@ -79,6 +105,7 @@ type Store struct {
 	names    []propName
 	nameIdx  map[propName]uint16
 	dirty    []*vehicle
+	scratch  []byte // a list being encoded (the writer holds mu)
 }
 
 type propName struct{ capability, property string }
@@ -92,7 +119,7 @@ type vehicle struct {
 	newest    int64 // newest source timestamp seen (unix ns), 0 = none
 	garbage   uint32
 	props     []prop
-	arena     []byte // values (raw JSON) or failures ("reason\x00description")
+	arena     []byte // values (raw JSON), failures ("reason\x00description") or lists (see appendList)
 }
 
 // prop is kept small on purpose (40 bytes): there are millions of them.
@@ -105,8 +132,15 @@ type prop struct {
 	name    uint16
 	hpos    uint8
 	hlen    uint8
-	failed  bool
+	kind    uint8 // kindValue, kindFailure or kindList
 }
+
+// What a prop's arena slot holds.
+const (
+	kindValue uint8 = iota
+	kindFailure
+	kindList
+)
 
 // NewStore returns an empty store.
 func NewStore(o StoreOptions) *Store {
@@ -118,6 +152,9 @@ func NewStore(o StoreOptions) *Store {
 	}
 	if o.MaxProps <= 0 {
 		o.MaxProps = DefaultMaxProps
+	}
+	if o.MaxListItems <= 0 {
+		o.MaxListItems = DefaultMaxListItems
 	}
 	if o.StaleLag <= 0 {
 		o.StaleLag = DefaultStaleLag
@@ -193,12 +230,18 @@ func (s *Store) apply(m *Message) error {
 		return nil // older than what we show
 	}
 	p.source, p.arrival = source, arrival
-	if m.Failure != nil {
-		p.failed = true
+	switch {
+	case m.Failure != nil:
+		p.kind = kindFailure
 		v.put(p, m.Failure.Reason, m.Failure.Description)
 		return nil
+	case m.List:
+		p.kind = kindList
+		s.scratch = appendList(s.scratch[:0], m.Items, source, s.opts.MaxListItems)
+		v.putBytes(p, s.scratch)
+		return nil
 	}
-	p.failed = false
+	p.kind = kindValue
 	v.putBytes(p, m.Data)
 	if f, ok := numberOf(m.Data); ok {
 		if p.hist == nil {
@@ -381,11 +424,16 @@ func (s *Store) Vehicle(id string) []Property {
 			prop.SourceTime = time.Unix(0, p.source)
 		}
 		raw := v.value(p)
-		if p.failed {
+		switch p.kind {
+		case kindFailure:
 			reason, desc, _ := strings.Cut(string(raw), "\x00")
 			prop.Failure = &Failure{Reason: reason, Description: desc}
 			prop.Value = "failed: " + reason
-		} else {
+		case kindList:
+			prop.List = true
+			prop.Count, prop.Items = decodeList(raw, p.source, name.capability, name.property)
+			prop.Value = itemCount(prop.Count)
+		default:
 			val := RenderValue(name.capability, name.property, raw)
 			prop.Value, prop.Unit, prop.Numeric, prop.Number = val.Text, val.Unit, val.Numeric, val.Number
 		}
@@ -419,4 +467,98 @@ func (s *Store) takeChanged(dst []string) []string {
 	clear(s.dirty)
 	s.dirty = s.dirty[:0]
 	return dst
+}
+
+// A list's arena slot: uvarint(items the vehicle sent), then for each item
+// kept: a flags byte (listFailure, listStamp), zigzag varint(timestamp −
+// the property's source time) when listStamp, uvarint(length) and the bytes
+// (the item's raw JSON, or "reason\x00description"). Items share one
+// timestamp more often than not, so it usually costs one byte.
+const (
+	listFailure = 1 << iota
+	listStamp
+)
+
+// appendList encodes items after dst, keeping at most maxItems of them and
+// never more than a slot holds.
+func appendList(dst []byte, items []Item, base int64, maxItems int) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(items)))
+	start := len(dst)
+	for i := range items {
+		if i == maxItems {
+			break
+		}
+		it := &items[i]
+		mark := len(dst)
+		var flags byte
+		if it.Failure != nil {
+			flags |= listFailure
+		}
+		if !it.Timestamp.IsZero() {
+			flags |= listStamp
+		}
+		dst = append(dst, flags)
+		if flags&listStamp != 0 {
+			dst = binary.AppendVarint(dst, it.Timestamp.UnixNano()-base)
+		}
+		if it.Failure != nil {
+			n := len(it.Failure.Reason) + 1 + len(it.Failure.Description)
+			dst = binary.AppendUvarint(dst, uint64(n))
+			dst = append(append(append(dst, it.Failure.Reason...), 0), it.Failure.Description...)
+		} else {
+			dst = binary.AppendUvarint(dst, uint64(len(it.Data)))
+			dst = append(dst, it.Data...)
+		}
+		if len(dst)-start > maxStoredValueBytes-binary.MaxVarintLen64 {
+			return dst[:mark] // this item would not fit the slot: keep the ones before
+		}
+	}
+	return dst
+}
+
+// decodeList reads a slot written by appendList.
+func decodeList(b []byte, base int64, capability, property string) (int, []ListItem) {
+	count, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil
+	}
+	b = b[n:]
+	var items []ListItem
+	for len(b) > 0 {
+		flags := b[0]
+		b = b[1:]
+		var it ListItem
+		if flags&listStamp != 0 {
+			d, n := binary.Varint(b)
+			if n <= 0 {
+				break
+			}
+			it.SourceTime = time.Unix(0, base+d)
+			b = b[n:]
+		}
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			break
+		}
+		body := b[n : n+int(l)]
+		b = b[n+int(l):]
+		if flags&listFailure != 0 {
+			reason, desc, _ := strings.Cut(string(body), "\x00")
+			it.Failure = &Failure{Reason: reason, Description: desc}
+			it.Value = "failed: " + reason
+		} else {
+			it.Raw = string(body)
+			val := RenderValue(capability, property, body)
+			it.Value, it.Unit, it.Numeric, it.Number = val.Text, val.Unit, val.Numeric, val.Number
+		}
+		items = append(items, it)
+	}
+	return int(min(count, math.MaxInt32)), items
+}
+
+func itemCount(n int) string {
+	if n == 1 {
+		return "1 item"
+	}
+	return strconv.Itoa(n) + " items"
 }

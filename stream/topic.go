@@ -50,3 +50,49 @@ func canonicalName(capability, property string) string {
 	}
 	return property
 }
+
+// multiValued reports the Auto API (level 13) properties that hold a list of
+// items even in V1, where every other property is a single object. V2 sends
+// every property as a list; one of a single item is shown as a plain value
+// unless it is one of these, so that diagnostics.speed keeps its sparkline
+// while a trouble code list of one stays a list.
+func multiValued(capability, property string) bool {
+	switch capability {
+	case "diagnostics":
+		switch property {
+		case "trouble_codes", "confirmed_trouble_codes", "tire_pressures", "tire_temperatures", "wheel_rpms",
+			"tire_pressure_statuses", "tire_pressures_targets", "tire_pressures_differences",
+			"oem_trouble_code_values", "check_control_messages", "diesel_exhaust_filter_statuses":
+			return true
+		}
+	case "dashboard_lights":
+		return property == "dashboard_lights" || property == "bulb_failures"
+	case "doors":
+		return property == "inside_locks" || property == "locks" || property == "positions"
+	case "windows":
+		return property == "open_percentages" || property == "positions"
+	case "crash":
+		return property == "incidents"
+	case "lights":
+		return property == "fog_lights" || property == "reading_lamps" || property == "interior_lights"
+	case "seats":
+		return property == "persons_detected" || property == "seatbelts_state"
+	case "charging":
+		return property == "departure_times" || property == "reduction_times" || property == "timers"
+	case "maintenance":
+		return property == "condition_based_services"
+	case "climate":
+		return property == "hvac_weekday_starting_times"
+	case "usage":
+		return property == "driving_modes_activation_periods" || property == "driving_modes_energy_consumptions"
+	case "adas":
+		return property == "lane_keep_assists_states" || property == "park_assists"
+	case "race":
+		return property == "accelerations" || property == "brake_torque_vectorings"
+	case "vehicle_information":
+		return property == "equipments"
+	case "notifications":
+		return property == "action_items"
+	}
+	return false
+}
