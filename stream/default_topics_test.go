@@ -75,10 +75,10 @@ client_id = "fleetdeck-default-%d"
 	v1 := func(prefix, id, prop, data string) {
 		b.Publish(t, prefix+"/level13/"+app+"/"+vin+"/diagnostics/get/"+prop, payloadFor(id, vin, "diagnostics", prop, data, "2024-05-01T10:33:10Z"))
 	}
-	v1("live", "a1", "odometer", `{"unit":"kilometers","value":1}`)     // HM's documents: no leading slash
+	v1("live", "a1", "odometer", `{"unit":"kilometers","value":1}`)        // HM's documents: no leading slash
 	v1("/live", "a2", "speed", `{"unit":"kilometers_per_hour","value":2}`) // the seed's form
 	v1("live", "a2", "speed", `{"unit":"kilometers_per_hour","value":2}`)  // the same message in both forms: once
-	v1("sandbox", "a3", "fuel_level", `0.5`)                                // not HM's sandbox broker: not subscribed
+	v1("sandbox", "a3", "fuel_level", `0.5`)                               // not HM's sandbox broker: not subscribed
 	b.Publish(t, "/live/level13/OTHERAPP/"+vin+"/diagnostics/get/speed", payloadFor("a4", vin, "diagnostics", "speed", "9", "2024-05-01T10:33:10Z"))
 	for _, fx := range []string{"v1_trouble_codes.json", "v1_bulb_failures.json"} {
 		f := fixtureNamed(t, fx)
