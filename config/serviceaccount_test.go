@@ -159,3 +159,35 @@ func TestLoadServiceAccount(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// The OAuth2 private key has the service account's shape; its errors say
+// "private key" and never quote the key, and it must be 0600.
+func TestLoadOAuthKey(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "oauth-key.json")
+	writeFile(t, path, string(saJSON(t, pkcs8PEM(t, key))), 0o600)
+	k, err := LoadOAuthKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.PrivateKey.Equal(key) || k.ID == "" {
+		t.Errorf("key %v", k)
+	}
+	for _, s := range []string{k.String(), fmt.Sprintf("%v %+v %#v", k, k, k)} {
+		if strings.Contains(s, "PRIVATE") || strings.Contains(s, key.D.String()) {
+			t.Errorf("key printed: %s", s)
+		}
+	}
+	writeFile(t, path, `{"id":"x","private_key":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}`, 0o600)
+	if _, err := LoadOAuthKey(path); err == nil || !strings.Contains(err.Error(), "private key x: private_key:") || strings.Contains(err.Error(), "AAAA") {
+		t.Errorf("bad key: %v", err)
+	}
+	writeFile(t, path, string(saJSON(t, pkcs8PEM(t, key))), 0o644)
+	if _, err := LoadOAuthKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("0644: %v", err)
+	}
+}

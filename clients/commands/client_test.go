@@ -590,3 +590,22 @@ func TestErrorsBlankEchoedTokenAndCode(t *testing.T) {
 		}
 	}
 }
+
+// mobway's detail is {} while a command is Pending (and when a command has
+// nothing to add): nothing to show. Vehicle data is shown compact.
+func TestDetailTextEmptyObject(t *testing.T) {
+	for detail, want := range map[string]string{
+		`{}`:                                  "",
+		` { } `:                               "",
+		`null`:                                "",
+		``:                                    "",
+		`{"date_time":"2023-02-14 09:52:48"}`: `{"date_time":"2023-02-14 09:52:48"}`,
+		`{"latitude": 34.0567236, "longitude": -118.245137, "date_time": "x"}`: `{"latitude":34.0567236,"longitude":-118.245137,"date_time":"x"}`,
+		`"Failed to send command to the OEM."`:                                 "Failed to send command to the OEM.",
+	} {
+		c := commands.Command{Detail: json.RawMessage(detail)}
+		if got := c.DetailText(); got != want {
+			t.Errorf("DetailText(%s) = %q, want %q", detail, got, want)
+		}
+	}
+}

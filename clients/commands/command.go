@@ -116,10 +116,12 @@ func (c Command) Terminal() bool {
 const maxDetailText = 4096
 
 // DetailText renders Detail for a terminal: a JSON string as its text, an
-// object or array as compact JSON, null or nothing as "". Always sanitized.
+// object or array as compact JSON, null, nothing or an empty object (what
+// mobway sends while a command is Pending, or when it has nothing to add)
+// as "". Always sanitized.
 func (c Command) DetailText() string {
 	d := bytes.TrimSpace(c.Detail)
-	if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+	if len(d) == 0 || bytes.Equal(d, []byte("null")) || emptyObject(d) {
 		return ""
 	}
 	var s string
@@ -131,6 +133,13 @@ func (c Command) DetailText() string {
 		return termsafe.Clip(termsafe.String(buf.String()), maxDetailText)
 	}
 	return termsafe.Clip(termsafe.String(string(d)), maxDetailText)
+}
+
+func emptyObject(d []byte) bool {
+	if len(d) < 2 || d[0] != '{' || d[len(d)-1] != '}' {
+		return false
+	}
+	return len(bytes.TrimSpace(d[1:len(d)-1])) == 0
 }
 
 // mobwayZone is the zone of mobway's "YYYY-MM-DD HH:MM:SS" timestamps.

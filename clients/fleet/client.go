@@ -1,6 +1,7 @@
 // Package fleet is the client of High Mobility's fleet clearance API:
 // bearer tokens from a service account (ES256 assertion → auth token) or
-// OAuth2 client credentials, clearance list/add/revoke, and eligibility.
+// OAuth2 client credentials (client secret, or a client_assertion signed
+// with the OAuth2 private key), clearance list/add/revoke, and eligibility.
 package fleet
 
 import (
@@ -72,7 +73,8 @@ func New(baseURL string, ts TokenSource, hc *httpapi.Client, opts ...Option) *Cl
 }
 
 // NewFromConfig builds the client the [fleet] section describes: a service
-// account when one is named, else client credentials.
+// account, or OAuth2 client credentials with a client secret or with a
+// client_assertion signed by the OAuth2 private key (config.Fleet.Auth).
 func NewFromConfig(cfg *config.Fleet, log *slog.Logger) (*Client, error) {
 	if cfg == nil {
 		return nil, errors.New("fleet: no [fleet] section in the config")
@@ -82,21 +84,27 @@ func NewFromConfig(cfg *config.Fleet, log *slog.Logger) (*Client, error) {
 	}
 	hc := httpapi.New(httpapi.Options{Logger: log})
 	var ts TokenSource
-	switch {
-	case cfg.ServiceAccount != "":
+	switch cfg.Auth() {
+	case config.FleetAuthServiceAccount:
 		sa, err := config.LoadServiceAccount(cfg.ServiceAccount)
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
 		ts = NewServiceAccountSource(sa, cfg.BaseURL, cfg.Audience, cfg.JWTVersion, hc)
-	case cfg.ClientID != "":
+	case config.FleetAuthClientAssertion:
+		key, err := config.LoadOAuthKey(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+		ts = NewClientAssertionSource(cfg.ClientID, key, cfg.BaseURL, cfg.Audience, hc)
+	case config.FleetAuthClientSecret:
 		secret, err := cfg.ClientSecret()
 		if err != nil {
 			return nil, fmt.Errorf("fleet: %w", err)
 		}
 		ts = NewClientCredentialsSource(cfg.ClientID, secret, cfg.BaseURL, hc)
 	default:
-		return nil, errors.New("fleet: set service_account, or client_id with client_secret_file")
+		return nil, errors.New("fleet: set service_account, or client_id with client_secret_file or private_key_file")
 	}
 	return New(cfg.BaseURL, ts, hc), nil
 }

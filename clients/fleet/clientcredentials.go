@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/clients/internal/httpapi"
+	"github.com/fleetdeck/fleetdeck/config"
 )
 
 // NewClientCredentialsSource gets OAuth2 access tokens with the client
@@ -64,15 +65,93 @@ func (s *clientCredentials) fetch(ctx context.Context, sent time.Time) (Token, e
 	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
 		return Token{}, fmt.Errorf("%s: %w", op, responseError(resp, s.secret))
 	}
+	t, err := accessToken(resp, sent)
+	if err != nil {
+		return Token{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return t, nil
+}
+
+// accessToken reads a 200/201 answer of /access_tokens: {access_token,
+// expires_in, token_type}, anchored at sent.
+func accessToken(resp *httpapi.Response, sent time.Time) (Token, error) {
 	var r accessTokenResponse
 	if err := json.Unmarshal(resp.Body, &r); err != nil || r.AccessToken == "" {
-		return Token{}, fmt.Errorf("%s: %w", op, httpapi.Unexpected(resp))
+		return Token{}, httpapi.Unexpected(resp)
 	}
 	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
-		return Token{}, fmt.Errorf("%s: token type %q is not bearer", op, safe(r.TokenType))
+		return Token{}, fmt.Errorf("token type %q is not bearer", safe(r.TokenType))
 	}
 	if r.ExpiresIn <= 0 {
-		return Token{}, fmt.Errorf("%s: %w", op, errExpiredOnArrival)
+		return Token{}, errExpiredOnArrival
 	}
 	return Token{Value: r.AccessToken, ValidFrom: sent, ValidUntil: sent.Add(time.Duration(r.ExpiresIn) * time.Second)}, nil
+}
+
+// ClientAssertionType is the OAuth2 client_assertion_type of a JWT signed
+// with the client's private key (RFC 7523).
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// NewClientAssertionSource gets OAuth2 access tokens with the client
+// credentials grant, the client authenticating with a client_assertion: an
+// ES256 JWT signed with the OAuth2 private key from High Mobility's console
+// (iss its id, aud the base URL unless audience says otherwise, ver 2), as
+// High Mobility's fleet SDK does. POST {baseURL}/access_tokens with JSON
+// {client_id, client_assertion, grant_type, client_assertion_type}.
+func NewClientAssertionSource(clientID string, key *config.OAuthKey, baseURL, audience string, hc *httpapi.Client, opts ...SourceOption) TokenSource {
+	baseURL = strings.TrimRight(baseURL, "/")
+	if audience == "" {
+		audience = baseURL
+	}
+	if hc == nil {
+		hc = httpapi.New(httpapi.Options{})
+	}
+	s := &clientAssertion{id: clientID, key: key, aud: audience, url: baseURL + "/access_tokens", hc: hc}
+	s.cache = newCache("fleet access token", s.fetch, opts)
+	return s
+}
+
+// clientAssertionVersion is the ver claim High Mobility's SDK signs client
+// assertions with.
+const clientAssertionVersion = 2
+
+type clientAssertion struct {
+	*cache
+	id  string
+	key *config.OAuthKey
+	aud string
+	url string
+	hc  *httpapi.Client
+}
+
+func (s *clientAssertion) fetch(ctx context.Context, sent time.Time) (Token, error) {
+	const op = "get fleet access token"
+	if s.id == "" || s.key == nil {
+		return Token{}, fmt.Errorf("%s: client id or private key is missing", op)
+	}
+	assertion, err := signAssertion(s.key.PrivateKey, s.key.ID, s.aud, clientAssertionVersion, sent)
+	if err != nil {
+		return Token{}, fmt.Errorf("%s: %w", op, err)
+	}
+	body, err := json.Marshal(struct {
+		ClientID            string `json:"client_id"`
+		ClientAssertion     string `json:"client_assertion"`
+		GrantType           string `json:"grant_type"`
+		ClientAssertionType string `json:"client_assertion_type"`
+	}{s.id, assertion, "client_credentials", ClientAssertionType})
+	if err != nil {
+		return Token{}, fmt.Errorf("%s: %w", op, err)
+	}
+	resp, err := s.hc.Do(ctx, httpapi.Request{Method: http.MethodPost, URL: s.url, Body: body, ContentType: "application/json"})
+	if err != nil {
+		return Token{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
+		return Token{}, fmt.Errorf("%s: %w", op, responseError(resp, assertion))
+	}
+	t, err := accessToken(resp, sent)
+	if err != nil {
+		return Token{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return t, nil
 }

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,26 +105,17 @@ func hasStatus(err error, status int) bool {
 const maxText = 300
 
 // responseError turns a non-2xx response into an *APIError when the body is
-// the API's JSON ({"errors":[...]} or OAuth2's {"error","error_description"}),
-// else into httpapi's "unexpected response". Every secret passed in is
-// removed from the text, as is anything shaped like a JWT.
+// one of the shapes High Mobility answers errors with: {"errors":[...]}, a
+// bare array [{title, source, detail}] (422 on /auth_tokens, for one), or
+// OAuth2's {"error","error_description"} (/access_tokens); anything else
+// becomes httpapi's "unexpected response". Every secret passed in is removed
+// from the text, as is anything shaped like a JWT.
 func responseError(resp *httpapi.Response, secrets ...string) error {
 	if !resp.JSON() {
 		return httpapi.Unexpected(resp)
 	}
-	var body struct {
-		Errors           []ErrorItem `json:"errors"`
-		Error            string      `json:"error"`
-		ErrorDescription string      `json:"error_description"`
-	}
-	if err := json.Unmarshal(resp.Body, &body); err != nil {
-		return httpapi.Unexpected(resp)
-	}
-	items := body.Errors
-	if len(items) == 0 && (body.Error != "" || body.ErrorDescription != "") {
-		items = []ErrorItem{{Title: body.Error, Detail: body.ErrorDescription}}
-	}
-	if len(items) == 0 {
+	items, ok := errorItems(resp.Body)
+	if !ok || len(items) == 0 {
 		return httpapi.Unexpected(resp)
 	}
 	if len(items) > 10 {
@@ -138,6 +130,41 @@ func responseError(resp *httpapi.Response, secrets ...string) error {
 		}
 	}
 	return &APIError{Status: resp.Status, Errors: out}
+}
+
+// errorItems reads the error entries of a JSON error body, whichever of the
+// three shapes it has. Entries with no text at all are dropped.
+func errorItems(body []byte) ([]ErrorItem, bool) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, false
+	}
+	var items []ErrorItem
+	if trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return nil, false
+		}
+	} else {
+		var obj struct {
+			Errors           []ErrorItem `json:"errors"`
+			Error            string      `json:"error"`
+			ErrorDescription string      `json:"error_description"`
+		}
+		if err := json.Unmarshal(trimmed, &obj); err != nil {
+			return nil, false
+		}
+		items = obj.Errors
+		if len(items) == 0 && (obj.Error != "" || obj.ErrorDescription != "") {
+			items = []ErrorItem{{Title: obj.Error, Detail: obj.ErrorDescription}}
+		}
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if it.Title != "" || it.Detail != "" || it.Source != "" {
+			kept = append(kept, it)
+		}
+	}
+	return kept, true
 }
 
 func scrub(s string, secrets []string) string {

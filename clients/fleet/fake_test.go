@@ -121,8 +121,12 @@ func (f *fakeHM) serve(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("%s %s: User-Agent %q", r.Method, r.URL.Path, ua)
 	}
 	body, _ := io.ReadAll(r.Body)
-	if r.URL.Path == "/auth_tokens" {
+	switch r.URL.Path {
+	case "/auth_tokens":
 		f.serveAuth(w, r, body)
+		return
+	case "/access_tokens":
+		f.serveClientAssertion(w, r, body)
 		return
 	}
 	f.apiCalls.Add(1)
@@ -188,6 +192,45 @@ func (f *fakeHM) serveAuth(w http.ResponseWriter, r *http.Request, body []byte) 
 	f.mu.Unlock()
 	writeJSON(w, 201, fmt.Sprintf(`{"auth_token":%q,"valid_from":%q,"valid_until":%q}`,
 		tok, now.UTC().Format(f.format), now.Add(f.ttl).UTC().Format(f.format)))
+}
+
+// testClientID is the OAuth2 client whose private key is the fake's key.
+const testClientID = "40568550-5ace-4d72-b45b-f46679b620aa"
+
+// serveClientAssertion is POST /access_tokens with a client_assertion, as
+// High Mobility's OpenAPI file and fleet SDK send it: a JSON body of exactly
+// client_id, client_assertion, grant_type and client_assertion_type.
+func (f *fakeHM) serveClientAssertion(w http.ResponseWriter, r *http.Request, body []byte) {
+	t := f.t
+	n := f.authCalls.Add(1)
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("access_tokens: %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
+	}
+	var req map[string]string
+	if err := json.Unmarshal(body, &req); err != nil || len(req) != 4 {
+		t.Errorf("access_tokens: body %d bytes, want exactly 4 string fields: %v", len(body), err)
+	}
+	if req["client_id"] != testClientID || req["grant_type"] != "client_credentials" ||
+		req["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		t.Errorf("access_tokens: client_id %q grant_type %q client_assertion_type %q", req["client_id"], req["grant_type"], req["client_assertion_type"])
+	}
+	f.mu.Lock()
+	f.assertions = append(f.assertions, req["client_assertion"])
+	f.mu.Unlock()
+	f.verifyAssertion(req["client_assertion"])
+	if f.authHook != nil && f.authHook(w, r, n) {
+		return
+	}
+	tok := fmt.Sprintf("hm-access-%d-%s", n, uuid.NewString())
+	f.mu.Lock()
+	f.tokens[tok] = time.Now().Add(f.ttl)
+	f.mu.Unlock()
+	writeJSON(w, 200, fmt.Sprintf(`{"access_token":%q,"expires_in":%d,"token_type":"bearer","scope":"fleet:clearance"}`, tok, int(f.ttl.Seconds())))
+}
+
+// oauthKey is the fake's key as the OAuth2 private key of testClientID.
+func (f *fakeHM) oauthKey() *config.OAuthKey {
+	return &config.OAuthKey{ID: f.saID, PrivateKey: f.key}
 }
 
 // verifyAssertion checks one assertion JWT as a strict server would.

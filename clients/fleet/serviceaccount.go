@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/json"
 	"errors"
@@ -52,8 +53,19 @@ func (s *serviceAccount) assertion(now time.Time) (string, error) {
 	if s.sa == nil || s.sa.PrivateKey == nil {
 		return "", errors.New("no service account key")
 	}
-	if s.sa.PrivateKey.Curve != elliptic.P256() {
-		return "", errors.New("service account key is not a P-256 key (ES256 needs one)")
+	return signAssertion(s.sa.PrivateKey, s.sa.ID, s.aud, s.ver, now)
+}
+
+// signAssertion signs the JWT both of High Mobility's key flows send (the
+// service account's assertion and OAuth2's client_assertion): header
+// {"alg":"ES256","typ":"JWT"}, claims iss, aud (a plain string), iat
+// (integer seconds), a fresh UUIDv4 jti and ver.
+func signAssertion(key *ecdsa.PrivateKey, iss, aud string, ver int, now time.Time) (string, error) {
+	if key == nil {
+		return "", errors.New("no key")
+	}
+	if key.Curve != elliptic.P256() {
+		return "", errors.New("the key is not a P-256 key (ES256 needs one)")
 	}
 	jti, err := uuid.NewRandom()
 	if err != nil {
@@ -61,14 +73,14 @@ func (s *serviceAccount) assertion(now time.Time) (string, error) {
 	}
 	// MapClaims, not RegisteredClaims: the latter writes aud as an array.
 	claims := jwt.MapClaims{
-		"iss": s.sa.ID,
-		"aud": s.aud,
+		"iss": iss,
+		"aud": aud,
 		// Truncated, never rounded up: the server rejects an iat in its future.
 		"iat": now.Unix(),
 		"jti": jti.String(),
-		"ver": s.ver,
+		"ver": ver,
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(s.sa.PrivateKey)
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(key)
 	if err != nil {
 		// Say only what failed: nothing about the key reaches an error.
 		return "", errors.New("sign assertion: ES256 signing failed")
