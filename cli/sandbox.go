@@ -19,7 +19,12 @@ func newSandboxCmd(app *App) *cobra.Command {
 		Long: `Run the embedded sandbox in the foreground: simulators of the fleet, command
 and platform APIs on one HTTP server, and an MQTT broker (mutual TLS) streaming
 telemetry. It writes DIR/config.toml and the credential files (0600) so that
-fleetdeck --config DIR/config.toml, curl and mosquitto_sub can all use it.`,
+fleetdeck --config DIR/config.toml, curl and mosquitto_sub can all use it.
+
+The telemetry is High Mobility's MQTT V1 on live/level13/{app_id}/... (with
+--seed-topics on /live/level13/..., the seed's form), or with --mqtt-v2 MQTT
+V2 on live/level13/{app_id}. Vehicles drive the streets of a few cities,
+stop and park; trouble codes, bulb failures and tyre pressures are lists.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Dir == "" {
@@ -65,6 +70,8 @@ Ctrl-C stops it.
 	f.IntVar(&o.Vehicles, "vehicles", 0, "fleet size (default: a dozen vehicles in every clearance state)")
 	f.Float64Var(&o.Rate, "rate", 0, "telemetry messages per second in all (default: about 1 per approved vehicle)")
 	f.BoolVar(&o.Pseudonymized, "pseudonymized", false, "publish telemetry under pseudonyms instead of VINs")
+	f.BoolVar(&o.MQTTV2, "mqtt-v2", false, "publish High Mobility's MQTT V2 (one topic live/level13/{app_id}, several capabilities a message) instead of V1")
+	f.BoolVar(&o.SeedTopics, "seed-topics", false, "publish V1 under /live/level13/... as document 001's example does (default: live/level13/..., as High Mobility publishes)")
 	f.DurationVar(&o.TokenTTL, "token-ttl", 0, "fleet auth token lifetime (default 5m)")
 	f.DurationVar(&latency, "latency", 0, "added latency on every HTTP response")
 	f.Float64Var(&errorRate, "error-rate", 0, "fraction of HTTP requests answered with a 500 HTML page")

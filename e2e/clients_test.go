@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,17 +109,25 @@ func TestClearanceThroughEveryTransition(t *testing.T) {
 		t.Errorf("revoking a revoked vehicle: %v, want 409", err)
 	}
 
-	// pending → canceling → canceled.
-	if _, err := c.Add(ctx, []fleet.NewVehicle{{VIN: "WBA5R1C51KAJ44444", Brand: "bmw"}}); err != nil {
+	// pending → canceling → canceled, for a brand High Mobility can cancel.
+	if _, err := c.Add(ctx, []fleet.NewVehicle{{VIN: "VF3MCYHZRKS144444", Brand: "peugeot"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Delete(ctx, "WBA5R1C51KAJ44444"); err != nil {
+	if err := c.Delete(ctx, "VF3MCYHZRKS144444"); err != nil {
 		t.Fatal(err)
 	}
-	seen = waitStatus(t, c, "WBA5R1C51KAJ44444", fleet.StatusCanceled)
+	seen = waitStatus(t, c, "VF3MCYHZRKS144444", fleet.StatusCanceled)
 	if seen[0] != fleet.StatusCanceling {
 		t.Errorf("cancel went %v, want canceling first", seen)
 	}
+	// Other brands: 422, the activation goes on.
+	if _, err := c.Add(ctx, []fleet.NewVehicle{{VIN: "WBA5R1C51KAJ44444", Brand: "bmw"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "WBA5R1C51KAJ44444"); !fleet.IsUnsupported(err) || !strings.Contains(err.Error(), "cancellation is not supported") {
+		t.Errorf("cancelling a pending bmw: %v, want 422 not supported", err)
+	}
+	waitStatus(t, c, "WBA5R1C51KAJ44444", fleet.StatusApproved)
 
 	// pending → rejected, with its reason in the changelog; then 422.
 	if _, err := c.Add(ctx, []fleet.NewVehicle{{VIN: "WBA5R1C51KAJ55000", Brand: "bmw"}}); err != nil {
@@ -220,5 +232,79 @@ func TestPlatform503ThenSuccess(t *testing.T) {
 	}
 	if len(states) < 2 || states[0] != platform.AuthUnverified || states[len(states)-1] != platform.AuthOK {
 		t.Fatalf("states = %v, want unverified then ok", states)
+	}
+}
+
+// Every way the fleet API authenticates, configured as an operator would:
+// the service account, the OAuth2 client secret, and the OAuth2 client
+// with a client_assertion signed by its private key.
+func TestFleetAuthFlows(t *testing.T) {
+	sb, cfg := start(t)
+	for name, f := range map[string]config.Fleet{
+		"service account": *cfg.Fleet,
+		"client secret": {BaseURL: cfg.Fleet.BaseURL, Audience: cfg.Fleet.Audience, ClientID: sb.FleetClientID(),
+			ClientSecretFile: filepath.Join(sb.Dir(), sandbox.FleetClientSecret)},
+		"client assertion": {BaseURL: cfg.Fleet.BaseURL, Audience: cfg.Fleet.Audience, ClientID: sb.FleetClientID(),
+			PrivateKeyFile: filepath.Join(sb.Dir(), sandbox.FleetOAuthKeyFile)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := fleet.NewFromConfig(&f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if list, err := c.List(context.Background(), nil); err != nil || len(list) == 0 {
+				t.Fatalf("list: %d vehicles, %v", len(list), err)
+			}
+		})
+	}
+	// A client_assertion from another key is refused in OAuth2's shape.
+	other := config.Fleet{BaseURL: cfg.Fleet.BaseURL, Audience: cfg.Fleet.Audience, ClientID: sb.FleetClientID(), PrivateKeyFile: cfg.Fleet.ServiceAccount}
+	c, err := fleet.NewFromConfig(&other, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(context.Background(), nil); !fleet.IsUnauthorized(err) || !strings.Contains(err.Error(), "invalid_client") {
+		t.Errorf("assertion signed by the service account key: %v", err)
+	}
+}
+
+// mobway's details: {} while Pending (nothing to show), date_time on
+// success, the position for location.
+func TestCommandDetails(t *testing.T) {
+	_, cfg := start(t)
+	c, err := commands.NewFromConfig(cfg.Commands, nil, commands.WithPolling(20*time.Millisecond, 200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const v = "WBA5R1C51KAJ98123"
+	res, err := c.Send(ctx, v, "location", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := c.Status(ctx, res.Command.ID)
+	if err != nil || pending.Status != commands.StatusPending || string(pending.Detail) != "{}" || pending.DetailText() != "" {
+		t.Fatalf("pending: %+v %v", pending, err)
+	}
+	final, err := c.Follow(ctx, res.Command.ID, nil)
+	if err != nil || final.Status != commands.StatusSuccess {
+		t.Fatalf("follow: %+v %v", final, err)
+	}
+	var loc struct {
+		Latitude, Longitude *float64
+		DateTime            string `json:"date_time"`
+	}
+	if err := json.Unmarshal(final.Detail, &loc); err != nil || loc.Latitude == nil || loc.Longitude == nil ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(loc.DateTime) {
+		t.Errorf("location detail %s", final.Detail)
+	}
+	res, err = c.Send(ctx, v, "unlock_door", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err = c.Follow(ctx, res.Command.ID, nil)
+	var doors map[string]string
+	if err != nil || json.Unmarshal(final.Detail, &doors) != nil || len(doors) != 1 || doors["date_time"] == "" {
+		t.Errorf("unlock_door detail %s (%v)", final.Detail, err)
 	}
 }

@@ -31,6 +31,15 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 	if err != nil {
 		return fmt.Errorf("encode service account: %w", err)
 	}
+	// The OAuth2 private key as HM's console hands it out for an app's
+	// OAuth client: the same {id, private_key} shape.
+	oauthKey, err := json.Marshal(struct {
+		ID         string `json:"id"`
+		PrivateKey string `json:"private_key"`
+	}{c.oauthKeyID, string(c.oauthKeyPEM)})
+	if err != nil {
+		return fmt.Errorf("encode OAuth2 key: %w", err)
+	}
 	// Secret files end without a newline, so that curl's name@file and
 	// similar tools read exactly the secret.
 	files := []struct {
@@ -39,6 +48,7 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 	}{
 		{ServiceAccountFile, sa},
 		{FleetClientSecret, []byte(c.fleetClientSecret)},
+		{FleetOAuthKeyFile, oauthKey},
 		{CommandsTokenFile, []byte(c.commandsToken)},
 		{CommandsSecretFile, []byte(c.commandsSecret)},
 		{PlatformKeyFile, []byte(s.platform.Token())},
@@ -66,6 +76,8 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 		Broker:         s.mqttURL,
 		AppID:          c.appID,
 		Pseudonymized:  s.pseudonymized,
+		V2:             s.v2,
+		SeedTopics:     s.seedTopics,
 		CA:             relTo(s.dir, ca),
 		Cert:           relTo(s.dir, cert),
 		Key:            relTo(s.dir, key),
@@ -75,6 +87,7 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 		ExampleVIN:     exampleVIN,
 		ServiceAccount: ServiceAccountFile,
 		FleetSecret:    FleetClientSecret,
+		FleetOAuthKey:  FleetOAuthKeyFile,
 		CmdToken:       CommandsTokenFile,
 		CmdSecret:      CommandsSecretFile,
 		PlatformKey:    PlatformKeyFile,
@@ -103,9 +116,9 @@ func (s *Sandbox) writeFiles(c *credentials) error {
 
 type templateData struct {
 	Written, HTTP, MQTTHost, MQTTPort, Fleet, Commands, MRV, Login, Broker, AppID string
-	Pseudonymized                                                                 bool
+	Pseudonymized, V2, SeedTopics                                                 bool
 	CA, Cert, Key, ClientID, MQTTClientID, Email, ExampleVIN                      string
-	ServiceAccount, FleetSecret, CmdToken, CmdSecret                              string
+	ServiceAccount, FleetSecret, FleetOAuthKey, CmdToken, CmdSecret               string
 	PlatformKey, PlatformPass                                                     string
 }
 
@@ -150,14 +163,17 @@ sandbox = true
 [fleet]
 base_url = {{q .Fleet}}
 service_account = {{q .ServiceAccount}}
-# OAuth2 client credentials work too (instead of service_account):
+# OAuth2 client credentials work too (instead of service_account), with the
+# client secret or with a client_assertion signed by the OAuth2 private key:
 # client_id = {{q .ClientID}}
 # client_secret_file = {{q .FleetSecret}}
+# private_key_file = {{q .FleetOAuthKey}}
 poll_interval = "5s"
 
 [telemetry]
 broker = {{q .Broker}}
-app_id = {{q .AppID}}
+app_id = {{q .AppID}}{{if .V2}}   # the application id: MQTT V2 publishes on live/level13/{app_id}{{end}}
+# topic: the default subscribes to live/level13/{app_id}/# and /live/level13/{app_id}/#.
 ca_file = {{q .CA}}
 cert_file = {{q .Cert}}
 key_file = {{q .Key}}
@@ -197,7 +213,10 @@ Console:
   fleetdeck --config config.toml
 
 Fleet: the service account in {{.ServiceAccount}} signs an ES256 JWT for
-POST /auth_tokens. From a shell it is simpler to use the OAuth2 client:
+POST /auth_tokens; the OAuth2 client {{.ClientID}} authenticates at
+POST /access_tokens with its secret ({{.FleetSecret}}) or with a
+client_assertion signed by its private key ({{.FleetOAuthKey}}). From a
+shell the secret is simplest (a form, or the same fields as JSON):
 
   TOKEN=$(curl -s {{.Fleet}}/access_tokens \
     -d grant_type=client_credentials -d client_id={{.ClientID}} \
@@ -209,7 +228,10 @@ POST /auth_tokens. From a shell it is simpler to use the OAuth2 client:
 
   New vehicles are pending for a few seconds, then approved; VINs ending in
   "000" are rejected, and mercedes-benz needs control_measures.odometer.
-  The fleet API allows 60 requests a minute per client.
+  Cancelling a pending vehicle works for the brands High Mobility lists
+  (mercedes-benz, volkswagen, audi, skoda, seat, cupra and the Stellantis
+  brands) and answers 422 for the others. GET /fleets/vehicles/{vin} allows
+  60 requests a minute per client.
 
 Commands (X-Signature is the HMAC-SHA256 of the exact body, keys sorted):
 
@@ -225,8 +247,8 @@ Platform (user {{.Email}}, password in {{.PlatformPass}}):
   curl -s {{.Login}}/login -H 'Content-Type: application/json' \
     -d "{\"email\":\"{{.Email}}\",\"password\":\"$(cat {{.PlatformPass}})\"}"
 
-Telemetry:
+Telemetry ({{if .V2}}MQTT V2: one topic for the application, several capabilities a message{{else}}MQTT V1: one property a message, topics {{if .SeedTopics}}with{{else}}without{{end}} the leading slash{{end}}):
 
   mosquitto_sub -h {{.MQTTHost}} -p {{.MQTTPort}} --cafile {{.CA}} --cert {{.Cert}} --key {{.Key}} \
-    -i {{.MQTTClientID}} -q 1 -v -t '/live/level13/{{.AppID}}/#'
+    -i {{.MQTTClientID}} -q 1 -v -t '{{if .SeedTopics}}/{{end}}live/level13/{{.AppID}}{{if not .V2}}/#{{end}}'
 `))

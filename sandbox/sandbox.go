@@ -60,6 +60,7 @@ const (
 	ReadmeFile           = "README.txt"
 	ServiceAccountFile   = "service-account.json"
 	FleetClientSecret    = "fleet-client.secret"
+	FleetOAuthKeyFile    = "fleet-oauth-key.json"
 	CommandsTokenFile    = "commands.token"
 	CommandsSecretFile   = "commands.secret"
 	PlatformKeyFile      = "platform.key"
@@ -86,6 +87,12 @@ type Options struct {
 	// vehicle per second.
 	Rate          float64
 	Pseudonymized bool
+	// MQTTV2 publishes High Mobility's MQTT V2 messages (one topic per
+	// application, several capabilities per message) instead of V1.
+	MQTTV2 bool
+	// SeedTopics publishes V1 under "/live/level13/..." as document 001's
+	// example does, instead of HM's "live/level13/...".
+	SeedTopics bool
 	// TokenTTL is the fleet auth token lifetime (default 5 min).
 	TokenTTL time.Duration
 	// TransitionDelay is the clearance state machine step (default 3 s).
@@ -104,8 +111,11 @@ type Sandbox struct {
 	httpURL   string
 	mqttURL   string
 	appID     string
-	// pseudonymized is what config.toml declares for the feed.
-	pseudonymized bool
+	// fleetClientID is the OAuth2 client the fleet API knows.
+	fleetClientID string
+	// pseudonymized is what config.toml declares for the feed; v2 and
+	// seedTopics are the forms the generator publishes.
+	pseudonymized, v2, seedTopics bool
 
 	fleet    *fleetsim.Server
 	commands *commandsim.Server
@@ -142,7 +152,7 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Sandbox{log: log, dir: o.Dir, cancel: cancel, pseudonymized: o.Pseudonymized}
+	s := &Sandbox{log: log, dir: o.Dir, cancel: cancel, pseudonymized: o.Pseudonymized, v2: o.MQTTV2, seedTopics: o.SeedTopics}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -166,18 +176,20 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	}
 	s.httpURL = "http://" + ln.Addr().String()
 
-	creds, err := newCredentials()
+	creds, err := newCredentials(o.MQTTV2)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	s.appID = creds.appID
+	s.fleetClientID = creds.fleetClientID
 
 	s.fleet = fleetsim.New(fleetsim.Options{
 		BaseURL:         s.httpURL + PrefixFleet,
 		PublicKeys:      map[string]*ecdsa.PublicKey{creds.serviceAccountID: &creds.key.PublicKey},
 		ClientID:        creds.fleetClientID,
 		ClientSecret:    creds.fleetClientSecret,
+		ClientKeys:      map[string]*ecdsa.PublicKey{creds.oauthKeyID: &creds.oauthKey.PublicKey},
 		TokenTTL:        o.TokenTTL,
 		TransitionDelay: o.TransitionDelay,
 		Logger:          log.With("component", "fleetsim"),
@@ -200,6 +212,8 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 	s.gen = telemetrygen.New(telemetrygen.Options{
 		AppID:         creds.appID,
 		Pseudonymized: o.Pseudonymized,
+		SeedTopics:    o.SeedTopics,
+		V2:            o.MQTTV2,
 		Rate:          o.Rate,
 		Fleet:         s.approvedForTelemetry,
 		Publish:       func(topic string, payload []byte) error { return b.Publish(topic, payload, 1) },
@@ -269,7 +283,8 @@ func (s *Sandbox) approvedForTelemetry() []telemetrygen.Vehicle {
 	active := s.fleet.Approved()
 	out := make([]telemetrygen.Vehicle, len(active))
 	for i, a := range active {
-		out[i] = telemetrygen.Vehicle{VIN: a.VIN, Brand: a.Brand, Pseudonym: a.Pseudonym}
+		// A vehicle tagged with a depot drives in that city.
+		out[i] = telemetrygen.Vehicle{VIN: a.VIN, Brand: a.Brand, Pseudonym: a.Pseudonym, City: a.Tags["depot"]}
 	}
 	return out
 }
@@ -286,8 +301,13 @@ func (s *Sandbox) HTTPURL() string { return s.httpURL }
 // MQTTURL is the broker's URL, e.g. ssl://127.0.0.1:41235.
 func (s *Sandbox) MQTTURL() string { return s.mqttURL }
 
-// AppID is the telemetry application id in the topics.
+// AppID is the telemetry application id in the topics (with MQTTV2 the
+// application's UUID, as V2 topics and payloads carry it).
 func (s *Sandbox) AppID() string { return s.appID }
+
+// FleetClientID is the OAuth2 client id of the fleet API (its secret is in
+// fleet-client.secret, its private key in fleet-oauth-key.json).
+func (s *Sandbox) FleetClientID() string { return s.fleetClientID }
 
 // Faults lets a demo or a test make the sandbox misbehave.
 func (s *Sandbox) Faults() *Faults { return s.faults }
@@ -359,33 +379,58 @@ type credentials struct {
 	insertedAt        time.Time
 	fleetClientID     string
 	fleetClientSecret string
+	oauthKeyID        string // the OAuth2 client's private key (client_assertion)
+	oauthKey          *ecdsa.PrivateKey
+	oauthKeyPEM       []byte
 	commandsToken     string
 	commandsSecret    string
 	platformPassword  string
 	appID             string
 }
 
-func newCredentials() (*credentials, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newCredentials makes them. The application id is the V1 console's 24
+// hex characters, or with v2 a UUID as MQTT V2 carries it.
+func newCredentials(v2 bool) (*credentials, error) {
+	key, keyPEM, err := newP256("service account")
 	if err != nil {
-		return nil, fmt.Errorf("generate service account key: %w", err)
+		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	oauthKey, oauthPEM, err := newP256("OAuth2")
 	if err != nil {
-		return nil, fmt.Errorf("encode service account key: %w", err)
+		return nil, err
+	}
+	appID := strings.ToUpper(randomHex(12))
+	if v2 {
+		appID = uuid.NewString()
 	}
 	return &credentials{
 		serviceAccountID:  uuid.NewString(),
 		key:               key,
-		keyPEM:            pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
+		keyPEM:            keyPEM,
 		insertedAt:        time.Now().UTC(),
 		fleetClientID:     uuid.NewString(),
 		fleetClientSecret: randomHex(32),
+		oauthKeyID:        uuid.NewString(),
+		oauthKey:          oauthKey,
+		oauthKeyPEM:       oauthPEM,
 		commandsToken:     randomHex(32),
 		commandsSecret:    randomHex(32),
 		platformPassword:  randomHex(12),
-		appID:             strings.ToUpper(randomHex(12)),
+		appID:             appID,
 	}, nil
+}
+
+// newP256 generates an ES256 key and its PKCS#8 PEM.
+func newP256(what string) (*ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate %s key: %w", what, err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode %s key: %w", what, err)
+	}
+	return key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 func randomHex(n int) string {

@@ -179,7 +179,7 @@ func TestStartWritesConfigAndEveryEndpointAnswers(t *testing.T) {
 		t.Errorf("telemetry/fleet settings: %+v %+v", cfg.Telemetry, cfg.Fleet)
 	}
 	files := []string{"config.toml", "README.txt", cfg.Fleet.ServiceAccount, cfg.Telemetry.CAFile, cfg.Telemetry.CertFile,
-		cfg.Telemetry.KeyFile, cfg.Commands.TokenFile, cfg.Commands.SignSecretFile, cfg.Platform.APIKeyFile}
+		cfg.Telemetry.KeyFile, cfg.Commands.TokenFile, cfg.Commands.SignSecretFile, cfg.Platform.APIKeyFile, sandbox.FleetOAuthKeyFile}
 	for _, f := range files {
 		if filepath.IsAbs(f) {
 			t.Errorf("%s: config paths must be relative to the config file", f)
@@ -250,27 +250,73 @@ func TestStartWritesConfigAndEveryEndpointAnswers(t *testing.T) {
 		t.Errorf("login: HTTP %d", status)
 	}
 
-	// Telemetry: a TLS client with the written certificates receives the feed.
-	got := make(chan string, 1)
+	// Telemetry: a TLS client with the written certificates receives the
+	// feed, on HM's topic form (no leading slash).
+	if tp, _ := h.firstMessage("live/level13/" + cfg.Telemetry.AppID + "/#"); !strings.HasPrefix(tp, "live/level13/"+cfg.Telemetry.AppID+"/") {
+		t.Errorf("topic %s", tp)
+	}
+}
+
+// firstMessage subscribes to filter and returns the first message.
+func (h *harness) firstMessage(filter string) (string, []byte) {
+	h.t.Helper()
+	type msg struct {
+		topic   string
+		payload []byte
+	}
+	got := make(chan msg, 1)
 	c := h.mqttClient()
 	defer c.Disconnect(100)
-	topic := "/live/level13/" + cfg.Telemetry.AppID + "/#"
-	tk := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+	tk := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
 		select {
-		case got <- m.Topic():
+		case got <- msg{m.Topic(), m.Payload()}:
 		default:
 		}
 	})
 	if !tk.WaitTimeout(3*time.Second) || tk.Error() != nil {
-		t.Fatalf("subscribe: %v", tk.Error())
+		h.t.Fatalf("subscribe: %v", tk.Error())
 	}
 	select {
-	case tp := <-got:
-		if !strings.HasPrefix(tp, "/live/level13/"+cfg.Telemetry.AppID+"/") {
-			t.Errorf("topic %s", tp)
-		}
+	case m := <-got:
+		return m.topic, m.payload
 	case <-time.After(5 * time.Second):
-		t.Fatal("no telemetry within 5s")
+		h.t.Fatalf("no telemetry on %s within 5s", filter)
+	}
+	return "", nil
+}
+
+// --seed-topics keeps document 001's form; --mqtt-v2 publishes V2 on the
+// application's one topic, the application id a UUID.
+func TestTelemetryForms(t *testing.T) {
+	h := start(t, sandbox.Options{SeedTopics: true})
+	if tp, _ := h.firstMessage("/live/level13/" + h.cfg.Telemetry.AppID + "/#"); !strings.HasPrefix(tp, "/live/level13/") {
+		t.Errorf("seed topics: %s", tp)
+	}
+
+	h = start(t, sandbox.Options{MQTTV2: true})
+	app := h.cfg.Telemetry.AppID
+	if _, err := uuid.Parse(app); err != nil {
+		t.Errorf("V2 app_id %q is not a UUID", app)
+	}
+	tp, payload := h.firstMessage("live/level13/" + app + "/#") // what the console's default subscribes to
+	var m struct {
+		Version       int                                   `json:"version"`
+		ApplicationID string                                `json:"application_id"`
+		VIN           string                                `json:"vin"`
+		Data          map[string]map[string]json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &m); err != nil || tp != "live/level13/"+app || m.Version != 2 || m.ApplicationID != app || m.VIN == "" || len(m.Data) == 0 {
+		t.Errorf("V2 message on %s: %s (%v)", tp, payload, err)
+	}
+	for cap, props := range m.Data {
+		for prop, v := range props {
+			if len(v) == 0 || v[0] != '[' {
+				t.Errorf("V2 %s.%s is not an array: %s", cap, prop, v)
+			}
+		}
+	}
+	if readme := h.secret("README.txt"); !strings.Contains(readme, "-t 'live/level13/"+app+"'") {
+		t.Errorf("README.txt does not show the V2 topic")
 	}
 }
 
@@ -429,7 +475,7 @@ func TestPseudonymizedAndLargeFleet(t *testing.T) {
 	got := make(chan []byte, 1)
 	c := h.mqttClient()
 	defer c.Disconnect(100)
-	c.Subscribe("/live/level13/"+h.cfg.Telemetry.AppID+"/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+	c.Subscribe("live/level13/"+h.cfg.Telemetry.AppID+"/#", 1, func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case got <- m.Payload():
 		default:

@@ -156,3 +156,18 @@ func TestAuthTokens422BareArray(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An OAuth2 refusal of the client is "unauthorized" even on a 400.
+func TestIsUnauthorizedOAuth(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"error":"invalid_client","error_description":"x"}`:      true,
+		`{"error":"invalid_grant"}`:                               true,
+		`{"error":"invalid_request","error_description":"blank"}`: false,
+		`{"errors":[{"title":"Bad request","detail":"nope"}]}`:    false,
+	} {
+		resp := &httpapi.Response{Status: 400, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+		if got := IsUnauthorized(responseError(resp)); got != want {
+			t.Errorf("%s: IsUnauthorized %v, want %v", body, got, want)
+		}
+	}
+}

@@ -91,9 +91,21 @@ func IsUnsupported(err error) bool { return hasStatus(err, http.StatusUnprocessa
 // IsRateLimited reports a 429 that outlasted the client's retries.
 func IsRateLimited(err error) bool { return hasStatus(err, http.StatusTooManyRequests) }
 
-// IsUnauthorized reports a 401 or 403: the credentials were refused.
+// IsUnauthorized reports a 401 or 403, or an OAuth2 error that refuses the
+// client whatever the status (RFC 6749 lets a token endpoint answer
+// invalid_client with a 400): the credentials were refused.
 func IsUnauthorized(err error) bool {
-	return hasStatus(err, http.StatusUnauthorized) || hasStatus(err, http.StatusForbidden)
+	if hasStatus(err, http.StatusUnauthorized) || hasStatus(err, http.StatusForbidden) {
+		return true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) && len(ae.Errors) > 0 {
+		switch ae.Errors[0].Title {
+		case "invalid_client", "unauthorized_client", "invalid_grant":
+			return true
+		}
+	}
+	return false
 }
 
 func hasStatus(err error, status int) bool {

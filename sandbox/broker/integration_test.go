@@ -78,7 +78,7 @@ func TestMosquittoSubReceivesGeneratorOutput(t *testing.T) {
 	defer cmdCancel()
 	cmd := exec.CommandContext(cmdCtx, sub, "-h", "127.0.0.1", "-p", port,
 		"--cafile", ca, "--cert", cert, "--key", key,
-		"-t", "/live/level13/#", "-C", "3", "-W", "10", "-v")
+		"-t", "live/level13/#", "-C", "3", "-W", "10", "-v")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -105,7 +105,7 @@ func TestMosquittoSubReceivesGeneratorOutput(t *testing.T) {
 		if err := json.Unmarshal([]byte(payload), &m); err != nil {
 			t.Fatalf("payload %q: %v", payload, err)
 		}
-		want := fmt.Sprintf("/live/level13/%s/%s/%s/get/%s", appID, m.VIN, m.Capability, m.Property)
+		want := fmt.Sprintf("live/level13/%s/%s/%s/get/%s", appID, m.VIN, m.Capability, m.Property)
 		if topic != want || m.Version != 1 || len(m.MessageID) != 64 || m.Data[m.Capability] == nil {
 			t.Errorf("unexpected message on %s: %s", topic, payload)
 		}
@@ -164,7 +164,7 @@ func BenchmarkEndToEnd50k(b *testing.B) {
 				b.Fatalf("connect: %v", tok.Error())
 			}
 			defer c.Disconnect(50)
-			c.Subscribe("/live/level13/#", qos, func(paho.Client, paho.Message) { received.Add(1) }).WaitTimeout(5 * time.Second)
+			c.Subscribe("live/level13/#", qos, func(paho.Client, paho.Message) { received.Add(1) }).WaitTimeout(5 * time.Second)
 
 			vehicles := fleet(1000)
 			b.ResetTimer()

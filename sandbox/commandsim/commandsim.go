@@ -20,6 +20,11 @@
 //
 // Checks run in this order: token, vin and command shape, signature, VIN,
 // command, confirmation code, OEM.
+//
+// GET /vehicle-command/{id} answers detail {} while the command is Pending
+// and, on Success, the vehicle's data with date_time (UTC-3) as mobway's
+// command pages show: {"date_time"} for the doors, {"latitude",
+// "longitude", "date_time"} for location, data points for diagnostics.
 package commandsim
 
 import (
@@ -98,10 +103,11 @@ type Options struct {
 	SignSecret string // key of the X-Signature HMAC
 	// Known reports whether vin belongs to the company; nil knows every VIN.
 	Known func(vin string) bool
-	// Apply runs an accepted command when its delay has passed: the detail
-	// (vehicle data) becomes a Success, an error's text becomes an Error.
-	// nil succeeds with a small acknowledgement.
-	Apply func(vin, command string) (detail any, err error)
+	// Apply runs an accepted command when its delay has passed: the vehicle
+	// data it returns (a map, or nil for none) becomes a Success detail with
+	// mobway's date_time added, an error's text becomes an Error. nil Apply
+	// succeeds with the date_time alone.
+	Apply func(vin, command string) (data map[string]any, err error)
 	// Commands every vehicle offers; nil means DefaultCommands().
 	Commands []string
 	// Delay between acceptance and the outcome; 0 means 1.5 s.
@@ -120,7 +126,7 @@ type Options struct {
 type Server struct {
 	token, secret []byte
 	known         func(string) bool
-	apply         func(string, string) (any, error)
+	apply         func(string, string) (map[string]any, error)
 	commands      []string
 	delay         time.Duration
 	log           *slog.Logger
@@ -166,9 +172,7 @@ func New(o Options) *Server {
 		s.known = func(string) bool { return true }
 	}
 	if s.apply == nil {
-		s.apply = func(vin, command string) (any, error) {
-			return map[string]string{"vin": vin, "command": command, "result": "executed"}, nil
-		}
+		s.apply = func(string, string) (map[string]any, error) { return nil, nil }
 	}
 	if s.commands == nil {
 		s.commands = DefaultCommands()
@@ -438,7 +442,15 @@ func (s *Server) run(id, vin, command string) {
 	data, err := s.apply(vin, command)
 	var detail []byte
 	if err == nil {
-		detail, err = json.Marshal(data)
+		// What the vehicle returned, and when it executed the command, in
+		// mobway's UTC-3 wall clock ("date_time": every documented success
+		// detail has one).
+		out := make(map[string]any, len(data)+1)
+		for k, v := range data {
+			out[k] = v
+		}
+		out["date_time"] = formatTime(s.now())
+		detail, err = json.Marshal(out)
 	}
 	if err != nil {
 		status = StatusError
@@ -486,7 +498,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Detail == nil {
-		body.Detail = json.RawMessage("null")
+		// mobway: "an empty object while the command is still Pending".
+		body.Detail = json.RawMessage("{}")
 	}
 	jsonreply.Write(w, http.StatusOK, body)
 }

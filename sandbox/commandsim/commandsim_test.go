@@ -374,7 +374,7 @@ func TestRandomOEMFailures(t *testing.T) {
 func TestTwoStepIgnition(t *testing.T) {
 	var mu sync.Mutex
 	var applied []string
-	e := newEnv(t, Options{Apply: func(vin, command string) (any, error) {
+	e := newEnv(t, Options{Apply: func(vin, command string) (map[string]any, error) {
 		mu.Lock()
 		applied = append(applied, vin+" "+command)
 		mu.Unlock()
@@ -420,8 +420,8 @@ func TestTwoStepIgnition(t *testing.T) {
 		t.Fatalf("id %q is not a UUIDv4", id)
 	}
 	code, st := e.status(id)
-	if code != http.StatusOK || st["status"] != "Pending" || st["detail"] != nil {
-		t.Fatalf("right after: HTTP %d %v, want Pending without detail", code, st)
+	if d, ok := st["detail"].(map[string]any); code != http.StatusOK || st["status"] != "Pending" || !ok || len(d) != 0 {
+		t.Fatalf("right after: HTTP %d %v, want Pending with detail {} (mobway's empty object)", code, st)
 	}
 	e.clock.Add(90 * time.Second)
 	done := e.waitTerminal(id)
@@ -430,6 +430,8 @@ func TestTwoStepIgnition(t *testing.T) {
 	}
 	if d, _ := done["detail"].(map[string]any); d == nil || d["ignition"].(map[string]any)["state"] != "off" {
 		t.Fatalf("detail %v, want the data Apply returned", done["detail"])
+	} else if d["date_time"] != "2023-02-14 09:53:18" {
+		t.Errorf("detail date_time %v, want when the vehicle executed it, UTC-3", d["date_time"])
 	}
 	if done["created"] != "2023-02-14 09:51:48" || done["updated"] != "2023-02-14 09:53:18" {
 		t.Errorf("created/updated = %v/%v, want UTC-3 times of acceptance and completion", done["created"], done["updated"])
@@ -527,7 +529,7 @@ func TestCodeRedeemedOnceUnderRace(t *testing.T) {
 }
 
 func TestApplyErrorEndsInError(t *testing.T) {
-	e := newEnv(t, Options{Apply: func(vin, command string) (any, error) {
+	e := newEnv(t, Options{Apply: func(vin, command string) (map[string]any, error) {
 		return nil, errors.New("door lock actuator not responding")
 	}})
 	code, resp := e.send(testVIN, "lock_door", "123456") // a code on other commands is ignored
@@ -660,5 +662,21 @@ func TestFixedCodeForDemos(t *testing.T) {
 	_, resp = e2.send(testVIN, "disable_ignition", "")
 	if c, _ := resp["code"].(string); len(c) != 6 || c == "12345x" {
 		t.Fatalf("code = %q", c)
+	}
+}
+
+// A command whose vehicle returns nothing still tells when it ran: the
+// doors' documented detail is {"date_time": "..."}.
+func TestSuccessDetailDateTime(t *testing.T) {
+	e := newEnv(t, Options{})
+	code, resp := e.send(testVIN, "lock_door", "")
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d %v", code, resp)
+	}
+	e.clock.Add(90 * time.Second)
+	done := e.waitTerminal(resp["id"].(string))
+	d, _ := done["detail"].(map[string]any)
+	if done["status"] != "Success" || len(d) != 1 || !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(fmt.Sprint(d["date_time"])) {
+		t.Fatalf("detail %v, want exactly {date_time}", done["detail"])
 	}
 }

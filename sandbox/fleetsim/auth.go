@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -156,7 +157,7 @@ func (s *Server) authTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.opts.Now()
-	iss, err := s.verifyAssertion(assertion, now, s.opts.BaseURL)
+	iss, err := s.verifyAssertion(assertion, s.opts.PublicKeys, "service account", now, s.opts.BaseURL)
 	if err != nil {
 		s.log.Info("fleetsim: assertion refused", "reason", err.Error())
 		status := http.StatusUnauthorized
@@ -177,7 +178,9 @@ func (s *Server) authTokens(w http.ResponseWriter, r *http.Request) {
 
 // verifyAssertion checks a service-account JWT and returns its issuer. The
 // errors it returns are safe to show: they never contain the assertion.
-func (s *Server) verifyAssertion(assertion string, now time.Time, audiences ...string) (string, error) {
+// keys maps a key id (iss) to its public key; what names such a key in
+// errors ("service account", "OAuth2 key").
+func (s *Server) verifyAssertion(assertion string, keys map[string]*ecdsa.PublicKey, what string, now time.Time, audiences ...string) (string, error) {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{"ES256"}),
 		jwt.WithJSONNumber(),
@@ -186,9 +189,9 @@ func (s *Server) verifyAssertion(assertion string, now time.Time, audiences ...s
 	claims := jwt.MapClaims{}
 	tok, err := parser.ParseWithClaims(assertion, claims, func(t *jwt.Token) (any, error) {
 		iss, _ := t.Claims.(jwt.MapClaims)["iss"].(string)
-		key, ok := s.opts.PublicKeys[iss]
+		key, ok := keys[iss]
 		if !ok || key == nil {
-			return nil, fmt.Errorf("unknown service account (iss %q)", clip(iss))
+			return nil, fmt.Errorf("unknown %s (iss %q)", what, clip(iss))
 		}
 		return key, nil
 	})
@@ -261,59 +264,113 @@ func audienceMatches(aud string, want []string) bool {
 	return false
 }
 
-// oauthError is an OAuth2 error that also carries the API's errors array, so
-// a client reading either shape understands it.
+// writeOAuthError answers in OAuth2's shape, {"error", "error_description"},
+// as High Mobility's /access_tokens does (hm-oauth-rest-v1.yml).
 func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]any{
-		"error":             code,
-		"error_description": desc,
-		"errors":            []apiError{{Title: code, Source: "client", Detail: desc}},
-	})
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
-// accessTokens serves POST /access_tokens (OAuth2 client credentials).
+// ClientAssertionType is RFC 7523's client_assertion_type for a JWT.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// accessTokens serves POST /access_tokens: the client credentials grant, as
+// JSON (what the OpenAPI file and HM's fleet SDK send) or form-encoded (RFC
+// 6749), the client authenticated by client_id + client_secret (or HTTP
+// Basic), or by client_id + a client_assertion signed with one of the
+// client's OAuth2 private keys.
 func (s *Server) accessTokens(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxAuthBody)
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the body must be form-encoded")
+	req, err := readTokenRequest(w, r)
+	if err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
+	if gt := req["grant_type"]; gt != "client_credentials" {
+		if gt == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type can't be blank")
+			return
+		}
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
 		return
 	}
 	now := s.opts.Now()
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = req["client_id"], req["client_secret"]
+	}
 	var client string
-	if a := r.PostForm.Get("client_assertion"); a != "" {
-		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
-			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+	switch a := req["client_assertion"]; {
+	case a != "":
+		if req["client_assertion_type"] != ClientAssertionType {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_assertion_type must be "+ClientAssertionType)
+			return
+		}
+		if id == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_id can't be blank")
+			return
+		}
+		if s.opts.ClientID == "" || id != s.opts.ClientID {
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client_id")
 			return
 		}
 		base := strings.TrimSuffix(s.opts.BaseURL, "/")
-		iss, err := s.verifyAssertion(a, now, base, base+"/access_tokens")
-		if err != nil {
+		if _, err := s.verifyAssertion(a, s.opts.ClientKeys, "OAuth2 key", now, base, base+"/access_tokens"); err != nil {
+			s.log.Info("fleetsim: client assertion refused", "reason", err.Error())
 			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
 			return
 		}
-		client = iss
-	} else {
-		id, secret, ok := r.BasicAuth()
-		if !ok {
-			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-		}
-		if s.opts.ClientID == "" || id != s.opts.ClientID ||
-			subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret)) != 1 {
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client_id or wrong client_secret")
-			return
-		}
-		client = clientCredsID + id
+	case id == "" || secret == "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_id can't be blank, client_secret can't be blank")
+		return
+	case s.opts.ClientID == "" || id != s.opts.ClientID ||
+		subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret)) != 1:
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client_id or wrong client_secret")
+		return
 	}
+	client = clientCredsID + id
 	tok, until := s.issue(client, now)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"expires_in":   int64(math.Round(until.Sub(now).Seconds())),
 		"token_type":   "Bearer",
+		"scope":        "fleet:clearance vehicle:eligibility-check",
 	})
+}
+
+// tokenFields are the string fields a token request may carry.
+var tokenFields = []string{"grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type"}
+
+// readTokenRequest reads the token request's fields from a JSON or a
+// form-encoded body.
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxAuthBody)
+	out := make(map[string]string, len(tokenFields))
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err != nil {
+			return nil, errors.New("the form body could not be read")
+		}
+		for _, f := range tokenFields {
+			out[f] = r.PostForm.Get(f)
+		}
+	} else {
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			return nil, errors.New("the body must be a JSON object or a form")
+		}
+		for _, f := range tokenFields {
+			switch v := body[f].(type) {
+			case nil:
+			case string:
+				out[f] = v
+			default:
+				return nil, fmt.Errorf("%s must be a string", f)
+			}
+		}
+	}
+	if len(out["client_assertion"]) > maxAssertion {
+		return nil, errors.New("client_assertion is too long")
+	}
+	return out, nil
 }
 
 // readField reads one string field from a JSON, form or multipart body.

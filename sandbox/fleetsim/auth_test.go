@@ -232,23 +232,70 @@ func TestAccessTokensClientCredentials(t *testing.T) {
 		t.Errorf("list with the access token: HTTP %d", got)
 	}
 
+	// The same as JSON, the body HM's OpenAPI file documents.
+	r = e.doJSON(http.MethodPost, "/access_tokens", "", map[string]string{"grant_type": "client_credentials", "client_id": "fleet-client", "client_secret": "s3cret-client"})
+	if r.status != http.StatusOK {
+		t.Errorf("JSON body: HTTP %d %s", r.status, r.body)
+	}
+
+	// Errors in OAuth2's shape only.
 	r = post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"fleet-client"}, "client_secret": {"wrong"}})
-	if r.status != http.StatusUnauthorized || !strings.Contains(string(r.body), `"invalid_client"`) || r.errorDetail() == "" {
+	if code, desc := r.oauthError(); r.status != http.StatusUnauthorized || code != "invalid_client" || desc == "" || strings.Contains(string(r.body), `"errors"`) {
 		t.Errorf("wrong secret: HTTP %d %s", r.status, r.body)
 	}
 	if r = post(url.Values{"grant_type": {"password"}}); r.status != http.StatusBadRequest {
 		t.Errorf("wrong grant: HTTP %d", r.status)
 	}
+	if r = e.doJSON(http.MethodPost, "/access_tokens", "", map[string]any{"grant_type": "client_credentials", "client_id": 5}); r.status != http.StatusBadRequest {
+		t.Errorf("client_id not a string: HTTP %d", r.status)
+	}
+	if r = post(url.Values{"grant_type": {"client_credentials"}, "client_id": {"fleet-client"}}); r.status != http.StatusBadRequest {
+		t.Errorf("no secret: HTTP %d", r.status)
+	}
+}
 
-	// client_assertion (RFC 7523) signed with the service account key.
-	c := e.claims()
-	c["aud"] = e.base + "/access_tokens"
-	r = post(url.Values{
-		"grant_type":            {"client_credentials"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		"client_assertion":      {e.sign(c, e.key)},
-	})
+// client_assertion (RFC 7523) signed with the client's OAuth2 private key,
+// as HM's fleet SDK sends it: JSON with client_id, ver 2, aud the base URL.
+func TestAccessTokensClientAssertion(t *testing.T) {
+	e := newEnv(t)
+	assertion := func(key *ecdsa.PrivateKey, iss string) string {
+		c := e.claims()
+		c["iss"], c["ver"] = iss, 2
+		return e.sign(c, key)
+	}
+	body := func(clientID, a string) map[string]string {
+		return map[string]string{"grant_type": "client_credentials", "client_id": clientID,
+			"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": a}
+	}
+	r := e.doJSON(http.MethodPost, "/access_tokens", "", body("fleet-client", assertion(e.cKey, clientKeyID)))
 	if r.status != http.StatusOK {
-		t.Errorf("client_assertion: HTTP %d %s", r.status, r.body)
+		t.Fatalf("client_assertion: HTTP %d %s", r.status, r.body)
+	}
+	// The same as a form, aud the token endpoint.
+	c := e.claims()
+	c["iss"], c["aud"] = clientKeyID, e.base+"/access_tokens"
+	r = e.do(http.MethodPost, "/access_tokens", "", "application/x-www-form-urlencoded", []byte(url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {"fleet-client"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {e.sign(c, e.cKey)},
+	}.Encode()))
+	if r.status != http.StatusOK {
+		t.Errorf("form client_assertion: HTTP %d %s", r.status, r.body)
+	}
+	for name, tc := range map[string]struct {
+		body   map[string]string
+		status int
+		desc   string
+	}{
+		"service account key is not the client's": {body("fleet-client", assertion(e.key, saID)), 401, "unknown OAuth2 key"},
+		"signed by another key":                   {body("fleet-client", assertion(e.key, clientKeyID)), 401, "invalid assertion"},
+		"another client":                          {body("other", assertion(e.cKey, clientKeyID)), 401, "unknown client_id"},
+		"no client_id":                            {body("", assertion(e.cKey, clientKeyID)), 400, "client_id can't be blank"},
+		"wrong type": {map[string]string{"grant_type": "client_credentials", "client_id": "fleet-client",
+			"client_assertion_type": "jwt", "client_assertion": assertion(e.cKey, clientKeyID)}, 400, "client_assertion_type must be"},
+	} {
+		r := e.doJSON(http.MethodPost, "/access_tokens", "", tc.body)
+		if _, desc := r.oauthError(); r.status != tc.status || !strings.Contains(desc, tc.desc) {
+			t.Errorf("%s: HTTP %d %s, want %d %q", name, r.status, r.body, tc.status, tc.desc)
+		}
 	}
 }

@@ -105,6 +105,11 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) {
 		s.setStatus(rec, now, StatusRevoking, "")
 		s.scheduleAfterDelay(rec, now)
 	case StatusPending:
+		if !CanCancel(rec.brand) {
+			status, fail = http.StatusUnprocessableEntity, apiError{Title: "not supported", Source: "vin",
+				Detail: "cancellation is not supported for this vin"}
+			break
+		}
 		delete(s.inflight, rec.vin) // the activation verdict will not come now
 		rec.next = nil
 		s.setStatus(rec, now, StatusCanceling, "")

@@ -121,18 +121,56 @@ func TestRevokeApproved(t *testing.T) {
 func TestCancelPending(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token()
-	e.add(tok, row(bmwVIN, "bmw"))
-	r := e.do(http.MethodDelete, "/fleets/vehicles/"+bmwVIN, tok, "", nil)
+	const peugeotVIN = "VF3MCYHZRKS144444"
+	e.add(tok, row(peugeotVIN, "peugeot"))
+	r := e.do(http.MethodDelete, "/fleets/vehicles/"+peugeotVIN, tok, "", nil)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"canceling"`) {
 		t.Fatalf("delete pending: HTTP %d %s", r.status, r.body)
 	}
 	e.clock.Add(settled)
-	v := e.vehicle(tok, bmwVIN)
+	v := e.vehicle(tok, peugeotVIN)
 	if v.Status != "canceled" || statuses(v) != "pending,canceling,canceled" {
 		t.Fatalf("got %s (%s): the pending verdict must not land after a cancel", v.Status, statuses(v))
 	}
-	if r := e.do(http.MethodDelete, "/fleets/vehicles/"+bmwVIN, tok, "", nil); r.status != http.StatusConflict {
+	if r := e.do(http.MethodDelete, "/fleets/vehicles/"+peugeotVIN, tok, "", nil); r.status != http.StatusConflict {
 		t.Errorf("delete canceled: HTTP %d", r.status)
+	}
+}
+
+// Cancelling a pending activation works only for the brands HM lists.
+func TestCancelOnlyListedBrands(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token()
+	for _, c := range []struct {
+		vin, brand string
+		ok         bool
+	}{
+		{bmwVIN, "bmw", false},
+		{"VF1RJA00X63123491", "renault", false},
+		{"5YJ3E1EA6KF123456", "tesla", false},
+		{"WVWZZZ1KZ6W123456", "volkswagen", true},
+		{"WAUZZZ8V7KA123456", "audi", true},
+		{"TMBJJ7NE5K0123456", "skoda", true},
+		{"VSSZZZKJZKR123456", "seat", true},
+		{"VSSZZZKJZKR654321", "cupra", true},
+		{"W0LF7DC36RV123456", "opel", true},
+		{"ZFA3120000J123478", "fiat", true},
+		{"1C4RJFAG0FC625797", "jeep", true},
+		{"ZAMXS57C001234567", "maserati", true},
+	} {
+		e.add(tok, row(c.vin, c.brand))
+		r := e.do(http.MethodDelete, "/fleets/vehicles/"+c.vin, tok, "", nil)
+		switch {
+		case c.ok && r.status != http.StatusOK:
+			t.Errorf("%s: HTTP %d %s, want the cancel accepted", c.brand, r.status, r.body)
+		case !c.ok && (r.status != http.StatusUnprocessableEntity || r.errorDetail() != "cancellation is not supported for this vin"):
+			t.Errorf("%s: HTTP %d %s, want 422 not supported", c.brand, r.status, r.body)
+		}
+	}
+	// A refused cancel leaves the activation running.
+	e.clock.Add(settled)
+	if v := e.vehicle(tok, bmwVIN); v.Status != "approved" {
+		t.Errorf("bmw after a refused cancel: %s", v.Status)
 	}
 }
 
@@ -254,17 +292,26 @@ func TestEligibility(t *testing.T) {
 	}
 }
 
+// The documented limit, 60 calls a minute, is on GET /fleets/vehicles/{vin}
+// alone: the list, adds and deletes do not count.
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token()
+	e.add(tok, row(bmwVIN, "bmw"))
+	get := "/fleets/vehicles/" + bmwVIN
 	for i := range 60 {
-		if r := e.do(http.MethodGet, "/fleets/vehicles", tok, "", nil); r.status != http.StatusOK {
+		if r := e.do(http.MethodGet, get, tok, "", nil); r.status != http.StatusOK {
 			t.Fatalf("request %d: HTTP %d", i+1, r.status)
 		}
 		e.clock.Add(500 * time.Millisecond)
 	}
+	for range 100 {
+		if r := e.do(http.MethodGet, "/fleets/vehicles", tok, "", nil); r.status != http.StatusOK {
+			t.Fatalf("list: HTTP %d: the list has no limit", r.status)
+		}
+	}
 	// 60 requests in the last 30 s: a new token does not reset the budget.
-	r := e.do(http.MethodGet, "/fleets/vehicles", e.token(), "", nil)
+	r := e.do(http.MethodGet, get, e.token(), "", nil)
 	if r.status != http.StatusTooManyRequests {
 		t.Fatalf("request 61: HTTP %d, want 429", r.status)
 	}
@@ -276,7 +323,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("detail %q does not name the wait", r.errorDetail())
 	}
 	e.clock.Add(30 * time.Second)
-	if r := e.do(http.MethodGet, "/fleets/vehicles", tok, "", nil); r.status != http.StatusOK {
+	if r := e.do(http.MethodGet, get, tok, "", nil); r.status != http.StatusOK {
 		t.Errorf("after the window: HTTP %d", r.status)
 	}
 }

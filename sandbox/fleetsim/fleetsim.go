@@ -19,13 +19,20 @@
 //     verification 401.
 //   - Tokens are opaque and live TokenTTL (default 5 min); valid_from and
 //     valid_until are formatted "2006-01-02T15:04:05" in UTC.
-//   - POST /access_tokens (OAuth2): grant_type=client_credentials with
-//     client_id/client_secret (form or HTTP Basic), or a client_assertion JWT
-//     verified like an assertion (aud = base URL or the token endpoint).
-//     Errors carry both the OAuth2 fields and the "errors" array.
-//   - Every other route needs "Authorization: Bearer <token>" and counts
-//     against a rolling 60-requests-a-minute budget per client (service account
-//     or client id, not per token, so fetching new tokens does not reset it).
+//   - POST /access_tokens (OAuth2), JSON or form-encoded:
+//     grant_type=client_credentials with client_id and client_secret (or HTTP
+//     Basic), or with client_id and a client_assertion JWT signed by one of
+//     the client's OAuth2 keys (ClientKeys), verified like an assertion (aud =
+//     base URL or the token endpoint). Errors are OAuth2's {error,
+//     error_description}.
+//   - Every other route needs "Authorization: Bearer <token>". GET
+//     /fleets/vehicles/{vin}, the one route the OpenAPI file gives a limit,
+//     counts against a rolling 60-requests-a-minute budget per client
+//     (service account or client id, not per token, so fetching new tokens
+//     does not reset it).
+//   - DELETE of a pending clearance (cancel) works for the brands High
+//     Mobility lists (Mercedes-Benz, Volkswagen, Audi, Skoda, SEAT, CUPRA and
+//     the Stellantis brands); any other brand gets 422 "not supported".
 //   - Clearance: an added VIN is pending for TransitionDelay plus up to half of
 //     it again (jitter), then approved — or rejected when its last three
 //     characters are "000" ("vehicle not found at OEM"), or when it is a
@@ -91,6 +98,19 @@ func Brands() []string { return slices.Clone(brands) }
 
 func knownBrand(b string) bool { return slices.Contains(brands, b) }
 
+// cancelBrands are the brands whose pending activation can be canceled
+// (hm-fleet-clearance-v1.yml: "Mercedes-Benz, Volkswagen, Audi, Skoda, SEAT,
+// CUPRA and the Stellantis brands").
+var cancelBrands = []string{
+	BrandMercedesBenz, "volkswagen", "audi", "skoda", "seat", "cupra",
+	// Stellantis
+	"peugeot", "citroen", "ds", "opel", "vauxhall", "fiat", "jeep", "alfaromeo", "lancia", "maserati",
+	"abarth", "chrysler", "dodge", "ram",
+}
+
+// CanCancel reports whether a pending clearance of brand can be canceled.
+func CanCancel(brand string) bool { return slices.Contains(cancelBrands, brand) }
+
 // Options configure a Server.
 type Options struct {
 	// BaseURL is the URL the handler is reachable at (".../hm/v1"); assertions
@@ -100,11 +120,14 @@ type Options struct {
 	PublicKeys map[string]*ecdsa.PublicKey
 	// ClientID and ClientSecret enable OAuth2 client credentials ("" disables).
 	ClientID, ClientSecret string
-	TokenTTL               time.Duration // default 5 min
-	TransitionDelay        time.Duration // default 3 s
-	RateLimit              int           // per client per minute, default 60; <0 disables
-	Logger                 *slog.Logger
-	Now                    func() time.Time // default time.Now
+	// ClientKeys are the public halves of ClientID's OAuth2 private keys, by
+	// key id (the client_assertion's iss).
+	ClientKeys      map[string]*ecdsa.PublicKey
+	TokenTTL        time.Duration // default 5 min
+	TransitionDelay time.Duration // default 3 s
+	RateLimit       int           // per client per minute, default 60; <0 disables
+	Logger          *slog.Logger
+	Now             func() time.Time // default time.Now
 }
 
 // Vehicle is a fleet entry as Seed takes it.
@@ -131,6 +154,7 @@ type Change struct {
 type Active struct {
 	VIN, Brand string
 	Pseudonym  string // 40 lowercase hex characters, new for every activation
+	Tags       map[string]string
 }
 
 // Server is the simulated fleet API. It starts no goroutines.
@@ -332,7 +356,7 @@ func (s *Server) Approved() []Active {
 	out := make([]Active, 0, len(s.order))
 	for _, r := range s.order {
 		if r.status == StatusApproved {
-			out = append(out, Active{VIN: r.vin, Brand: r.brand, Pseudonym: r.pseudonym})
+			out = append(out, Active{VIN: r.vin, Brand: r.brand, Pseudonym: r.pseudonym, Tags: cloneTags(r.tags)})
 		}
 	}
 	return out

@@ -20,15 +20,19 @@ import (
 	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
-const saID = "f6c331c4-9271-4e3b-a8c4-6a2cacac6451"
+const (
+	saID        = "f6c331c4-9271-4e3b-a8c4-6a2cacac6451"
+	clientKeyID = "5e3cc349-1c6f-4975-aeaa-9d319086190b" // the OAuth2 private key's id
+)
 
 // env is a simulator mounted under /hm/v1 on a loopback test server, driven
 // as an independent HTTP client would drive it.
 type env struct {
 	t     *testing.T
 	sim   *fleetsim.Server
-	base  string // .../hm/v1
-	key   *ecdsa.PrivateKey
+	base  string            // .../hm/v1
+	key   *ecdsa.PrivateKey // the service account's
+	cKey  *ecdsa.PrivateKey // fleet-client's OAuth2 private key
 	clock *simclock.Clock
 }
 
@@ -40,6 +44,10 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String() + "/hm/v1"
 	c := simclock.New(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
@@ -48,6 +56,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		PublicKeys:      map[string]*ecdsa.PublicKey{saID: &key.PublicKey},
 		ClientID:        "fleet-client",
 		ClientSecret:    "s3cret-client",
+		ClientKeys:      map[string]*ecdsa.PublicKey{clientKeyID: &cKey.PublicKey},
 		TransitionDelay: 50 * time.Millisecond,
 		Now:             c.Now,
 	}
@@ -60,7 +69,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	ts.Config.Handler = mux
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &env{t: t, sim: sim, base: base, key: key, clock: c}
+	return &env{t: t, sim: sim, base: base, key: key, cKey: cKey, clock: c}
 }
 
 // claims are a valid assertion's claims at the env's current time.
@@ -87,6 +96,16 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+}
+
+// oauthError returns an OAuth2 error body's code and description.
+func (r response) oauthError() (string, string) {
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(r.body, &e)
+	return e.Error, e.Description
 }
 
 func (r response) errorDetail() string {

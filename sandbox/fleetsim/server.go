@@ -2,6 +2,7 @@ package fleetsim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -40,7 +41,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/auth_tokens", methods{http.MethodPost: s.authTokens}.serve)
 	mux.HandleFunc("/access_tokens", methods{http.MethodPost: s.accessTokens}.serve)
 	mux.Handle("/fleets/vehicles", s.authed(methods{http.MethodGet: s.list, http.MethodPost: s.add}))
-	mux.Handle("/fleets/vehicles/{vin}", s.authed(methods{http.MethodGet: s.get, http.MethodDelete: s.remove}))
+	mux.Handle("/fleets/vehicles/{vin}", s.authed(methods{http.MethodGet: s.limited(s.get), http.MethodDelete: s.remove}))
 	mux.Handle("/eligibility", s.authed(methods{http.MethodPost: s.eligibility}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, apiError{Title: "Not found", Source: "path", Detail: "no such endpoint: " + clip(r.URL.Path)})
@@ -65,17 +66,28 @@ func (m methods) serve(w http.ResponseWriter, r *http.Request) {
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.serve(w, r) }
 
-// authed requires a live bearer token and applies the rate limit.
+type clientKey struct{}
+
+// authed requires a live bearer token; the client it was issued to travels
+// in the request's context for the rate limit.
 func (s *Server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := s.opts.Now()
-		client, ok := s.tokenClient(bearerValue(r.Header.Get("Authorization")), now)
+		client, ok := s.tokenClient(bearerValue(r.Header.Get("Authorization")), s.opts.Now())
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fleetsim"`)
 			writeErrors(w, http.StatusUnauthorized, apiError{Title: "Not authorized", Source: "Authorization", Detail: unauthorizedDetail})
 			return
 		}
-		if ok, wait := s.auth.admit(client, s.opts.RateLimit, now); !ok {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, client)))
+	})
+}
+
+// limited applies the documented 60 calls a minute (per application) to a
+// route behind authed.
+func (s *Server) limited(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		client, _ := r.Context().Value(clientKey{}).(string)
+		if ok, wait := s.auth.admit(client, s.opts.RateLimit, s.opts.Now()); !ok {
 			secs := int64(math.Ceil(wait.Seconds()))
 			if secs < 1 {
 				secs = 1
@@ -85,8 +97,8 @@ func (s *Server) authed(next http.Handler) http.Handler {
 				Detail: fmt.Sprintf("rate limit of %d requests per minute exceeded, retry in %d seconds", s.opts.RateLimit, secs)})
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		next(w, r)
+	}
 }
 
 // randInt64N is jitter, which need not be reproducible.

@@ -1,8 +1,13 @@
 // Package telemetrygen publishes the sandbox's simulated vehicle telemetry:
-// Auto API level-13 messages in exactly the topic and payload format of High
-// Mobility's MQTT feed (document 001), for every approved vehicle, at a
-// configurable rate, with the occasional redelivery and property failure a
-// real feed has.
+// Auto API level-13 messages in the topic and payload formats of High
+// Mobility's MQTT feeds — V1 (document 001; topics without the leading
+// slash, as HM's own documents publish them, or with it as the seed shows)
+// or V2 (one topic per application, several capabilities per message, every
+// property an array) — for every approved vehicle, at a configurable rate,
+// with multi-valued properties (trouble codes that come and go, bulb
+// failures, tyre pressures) and the occasional redelivery and property
+// failure a real feed has. Vehicles drive the streets of a few cities (see
+// vehicle.go).
 package telemetrygen
 
 import (
@@ -26,6 +31,8 @@ const (
 	DefaultFailureRate    = 1.0 / 500
 	DefaultRedeliveryRate = 1.0 / 500
 	DefaultTickRate       = 50 // publishing rounds a second
+	// V2PropsPerMessage is how many properties a V2 message carries.
+	V2PropsPerMessage = 4
 	// fleetRefresh is how often Options.Fleet is consulted at most.
 	fleetRefresh = time.Second
 	// maxBacklog bounds the catch-up after a stall, in seconds of traffic.
@@ -42,12 +49,20 @@ var (
 type Vehicle struct {
 	VIN, Brand string
 	Pseudonym  string // 40 hex, new per activation; required in pseudonymized mode
+	City       string // where it drives (one of Cities); "" lets the VIN pick
 }
 
 // Options configures a Generator.
 type Options struct {
-	AppID         string // topic segment after level13
+	AppID         string // topic segment after level13 (V2: the application id, also in the payload)
 	Pseudonymized bool   // topic and vin field carry Vehicle.Pseudonym, never the VIN
+	// SeedTopics publishes V1 under "/live/level13/..." as document 001's
+	// example does; by default "live/level13/..." as High Mobility's MQTT
+	// documents and examples do.
+	SeedTopics bool
+	// V2 publishes MQTT V2 messages on "live/level13/{AppID}", each with
+	// V2PropsPerMessage properties of one vehicle.
+	V2 bool
 	// Rate is the total number of messages a second; 0 means one per approved
 	// vehicle per second.
 	Rate float64
@@ -58,8 +73,8 @@ type Options struct {
 	// afterwards. It must be safe for concurrent use (Apply publishes too).
 	Publish func(topic string, payload []byte) error
 	Logger  *slog.Logger
-	// Seed makes the simulation and message ids reproducible; 0 picks a
-	// random seed.
+	// Seed makes the simulation (routes, stops, faults) and message ids
+	// reproducible; 0 picks a random seed.
 	Seed int64
 	// FailureRate is the share of messages whose property carries a failure
 	// instead of data; RedeliveryRate the share published twice with the same
@@ -100,8 +115,11 @@ type Generator struct {
 	byVIN   map[string]int      // VIN → index in active
 	cursor  int                 // round-robin position in active
 	fleetAt time.Time           // last Fleet call; zero before the first
+	census  census              // moving and stopped among active
 	scratch []byte
 	batch   []message
+	props   []propID // a V2 message's properties
+	fails   []int    // and their failures
 
 	published, publishErrors, failures, redelivered atomic.Uint64
 }
@@ -232,8 +250,11 @@ func (g *Generator) refreshFleet(force bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.fleetAt = now
-	g.active = g.active[:0]
+	previous := g.active
+	g.active = make([]activeVehicle, 0, len(list))
 	clear(g.byVIN)
+	var fresh *vehicle // the first new combustion vehicle
+	lowTank := false
 	for _, fv := range list {
 		id := fv.VIN
 		if g.opts.Pseudonymized {
@@ -248,11 +269,28 @@ func (g *Generator) refreshFleet(force bool) {
 		}
 		v := g.states[fv.VIN]
 		if v == nil {
-			v = newVehicle(g.opts.Seed, fv.VIN, fv.Brand, now)
+			v = newVehicle(g.opts.Seed, fv.VIN, fv.Brand, fv.City, now)
 			g.states[fv.VIN] = v
+			if fresh == nil && !v.electric {
+				fresh = v
+			}
+		}
+		lowTank = lowTank || !v.electric && v.fuel < 0.12
+		if v.census != &g.census {
+			v.join(&g.census)
 		}
 		g.byVIN[fv.VIN] = len(g.active)
 		g.active = append(g.active, activeVehicle{id: id, v: v})
+	}
+	for _, av := range previous {
+		if _, still := g.byVIN[av.v.vin]; !still {
+			av.v.join(nil) // revoked: out of the census
+		}
+	}
+	// Someone in the fleet runs low: the fuel-below-10% moment is always
+	// there to be seen.
+	if !lowTank && fresh != nil {
+		fresh.fuel = 0.07 + fresh.rng.Float64()*0.05
 	}
 }
 
@@ -273,7 +311,16 @@ func (g *Generator) generate(n int, now time.Time) []message {
 		av := g.active[g.cursor]
 		g.cursor++
 		av.v.advance(now)
-		m := g.message(av, av.v.nextProp(), now, true)
+		var m message
+		if g.opts.V2 {
+			g.props = g.props[:0]
+			for range V2PropsPerMessage {
+				g.props = append(g.props, av.v.nextProp())
+			}
+			m = g.message(av, g.props, now, true)
+		} else {
+			m = g.message(av, []propID{av.v.nextProp()}, now, true)
+		}
 		g.batch = append(g.batch, m)
 		if g.redeliveryRate > 0 && g.rng.Float64() < g.redeliveryRate {
 			// QoS 1 is at-least-once: the same message_id twice is normal.
@@ -284,32 +331,46 @@ func (g *Generator) generate(n int, now time.Time) []message {
 	return g.batch
 }
 
-// message encodes one property of av; it is called with g.mu held.
-func (g *Generator) message(av activeVehicle, p propID, now time.Time, mayFail bool) message {
+// message encodes properties of av: one V1 message (props holds one), or
+// one V2 message with all of them. It is called with g.mu held.
+func (g *Generator) message(av activeVehicle, props []propID, now time.Time, mayFail bool) message {
 	var id [32]byte
 	for i := 0; i < len(id); i += 8 {
 		binary.BigEndian.PutUint64(id[i:], g.rng.Uint64())
 	}
-	failure := -1
-	if mayFail && g.failureRate > 0 && g.rng.Float64() < g.failureRate {
-		failure = g.rng.IntN(len(failureReasons))
-		g.failures.Add(1)
+	g.fails = g.fails[:0]
+	for range props {
+		failure := -1
+		if mayFail && g.failureRate > 0 && g.rng.Float64() < g.failureRate {
+			failure = g.rng.IntN(len(failureReasons))
+			g.failures.Add(1)
+		}
+		g.fails = append(g.fails, failure)
 	}
-	g.scratch = appendMessage(g.scratch[:0], &id, av.id, av.v, p, failure, now)
+	var topic strings.Builder
+	if g.opts.V2 {
+		g.scratch = appendV2Message(g.scratch[:0], &id, g.opts.AppID, av.id, av.v, props, g.fails, now)
+		topic.WriteString("live/level13/")
+		topic.WriteString(g.opts.AppID)
+	} else {
+		p := props[0]
+		g.scratch = appendMessage(g.scratch[:0], &id, av.id, av.v, p, g.fails[0], now)
+		d := catalog[p]
+		topic.Grow(len("/live/level13///") + len(g.opts.AppID) + len(av.id) + len(d.capability) + len("/get/") + len(d.property))
+		if g.opts.SeedTopics {
+			topic.WriteByte('/')
+		}
+		topic.WriteString("live/level13/")
+		topic.WriteString(g.opts.AppID)
+		topic.WriteByte('/')
+		topic.WriteString(av.id)
+		topic.WriteByte('/')
+		topic.WriteString(d.capability)
+		topic.WriteString("/get/")
+		topic.WriteString(d.property)
+	}
 	payload := make([]byte, len(g.scratch))
 	copy(payload, g.scratch)
-
-	d := catalog[p]
-	var topic strings.Builder
-	topic.Grow(len("/live/level13///") + len(g.opts.AppID) + len(av.id) + len(d.capability) + len("/get/") + len(d.property))
-	topic.WriteString("/live/level13/")
-	topic.WriteString(g.opts.AppID)
-	topic.WriteByte('/')
-	topic.WriteString(av.id)
-	topic.WriteByte('/')
-	topic.WriteString(d.capability)
-	topic.WriteString("/get/")
-	topic.WriteString(d.property)
 	return message{topic: topic.String(), payload: payload}
 }
 
@@ -329,10 +390,12 @@ func (g *Generator) publish(batch []message) {
 }
 
 // Apply changes the vehicle with this VIN the way a remote command would
-// and publishes the changed properties at once. diagnostics and location
-// return the vehicle's current data. It works by VIN in pseudonymized mode
-// too (the messages still carry only the pseudonym).
-func (g *Generator) Apply(vinStr, command string) (detail any, err error) {
+// and publishes the changed properties at once. It returns what the
+// vehicle answers, with mobway's names: nothing for the doors and the
+// ignition, the position for location, data points for diagnostics. It
+// works by VIN in pseudonymized mode too (the messages still carry only the
+// pseudonym).
+func (g *Generator) Apply(vinStr, command string) (data map[string]any, err error) {
 	key := vin.Normalize(vinStr)
 	if !g.approved(key) {
 		// Approved a moment ago? Look once more before refusing.
@@ -359,42 +422,36 @@ func (g *Generator) Apply(vinStr, command string) (detail any, err error) {
 	case "lock_door":
 		v.locked = true
 		changed = []propID{pLocks}
-		detail = map[string]any{"locks_state": v.locksState()}
 	case "unlock_door":
 		v.locked = false
 		changed = []propID{pLocks}
-		detail = map[string]any{"locks_state": v.locksState()}
 	case "disable_ignition":
 		v.immobilise()
 		changed = []propID{pIgnition, pSpeed}
-		detail = map[string]any{"ignition_state": v.ignition}
 	case "enable_ignition":
 		v.release()
 		changed = []propID{pIgnition}
-		detail = map[string]any{"ignition_state": v.ignition}
-	case "diagnostics":
-		d := make(map[string]any, len(v.props))
-		for _, p := range v.props {
-			if catalog[p].capability == "diagnostics" || catalog[p].capability == "charging" {
-				d[catalog[p].property] = value(v, p)
-			}
-		}
-		detail = d
-	case "location":
-		detail = value(v, pCoordinates)
+	case "diagnostics", "location":
 	default:
 		g.mu.Unlock()
 		return nil, fmt.Errorf("apply %q to %s: %w", command, key, ErrUnsupportedCommand)
 	}
-	msgs := make([]message, 0, len(changed))
-	for _, p := range changed {
-		msgs = append(msgs, g.message(av, p, now, false))
+	data = commandData(v, command)
+	var msgs []message
+	switch {
+	case len(changed) == 0:
+	case g.opts.V2:
+		msgs = append(msgs, g.message(av, changed, now, false))
+	default:
+		for _, p := range changed {
+			msgs = append(msgs, g.message(av, []propID{p}, now, false))
+		}
 	}
 	g.mu.Unlock()
 
 	g.publish(msgs)
 	g.log.Info("command applied", "command", command, "vehicle", av.id)
-	return detail, nil
+	return data, nil
 }
 
 func (g *Generator) approved(vinStr string) bool {

@@ -138,7 +138,9 @@ type decoded struct {
 	envelope
 	Topic []string // topic segments
 	Prop  propertyObject
-	Raw   map[string]json.RawMessage // the property object's keys
+	Raw   map[string]json.RawMessage // the property object's keys (a single-valued property)
+	Items []propertyObject           // a multi-valued property's items
+	List  bool
 }
 
 func decode(t *testing.T, m published) decoded {
@@ -153,6 +155,13 @@ func decode(t *testing.T, m published) decoded {
 	raw, ok := d.Data[d.Capability][d.Property]
 	if !ok || len(d.Data) != 1 || len(d.Data[d.Capability]) != 1 {
 		t.Fatalf("data does not nest exactly {%s:{%s:…}}: %s", d.Capability, d.Property, m.payload)
+	}
+	if raw[0] == '[' {
+		d.List = true
+		if err := json.Unmarshal(raw, &d.Items); err != nil {
+			t.Fatal(err)
+		}
+		return d
 	}
 	if err := json.Unmarshal(raw, &d.Raw); err != nil {
 		t.Fatal(err)
@@ -245,7 +254,7 @@ func TestOdometerMessageMatchesSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(Options{Pseudonymized: true, FailureRate: -1, RedeliveryRate: -1}, testFleet[:1])
+	h := newHarness(Options{Pseudonymized: true, SeedTopics: true, FailureRate: -1, RedeliveryRate: -1}, testFleet[:1])
 	m, d := findProp(t, h, "diagnostics", "odometer", 50)
 
 	if want := strings.TrimSpace(string(seedTopic)); m.topic != want {
@@ -269,8 +278,9 @@ func TestOdometerMessageMatchesSeed(t *testing.T) {
 	}
 }
 
-// Every property: topic segments agree with the payload, units are Auto
-// API's, values are in range.
+// Every property: topic segments agree with the payload (no leading slash,
+// as HM's documents publish), units are Auto API's, values are in range,
+// lists are arrays of {data, timestamp} items.
 func TestEveryPropertyIsWellFormed(t *testing.T) {
 	h := newHarness(Options{FailureRate: -1, RedeliveryRate: -1}, testFleet)
 	units := map[string]string{
@@ -289,16 +299,23 @@ func TestEveryPropertyIsWellFormed(t *testing.T) {
 		"charging.status":   {"not_charging", "charging", "charging_complete"},
 	}
 	seen := map[string]bool{}
-	for _, m := range h.step(300, time.Second) {
+	for _, m := range h.step(400, time.Second) {
 		d := decode(t, m)
 		name := d.Capability + "." + d.Property
 		seen[name] = true
-		want := []string{"", "live", "level13", seedAppID, d.VIN, d.Capability, "get", d.Property}
+		want := []string{"live", "level13", seedAppID, d.VIN, d.Capability, "get", d.Property}
 		if strings.Join(d.Topic, "/") != strings.Join(want, "/") {
 			t.Fatalf("topic %s does not match payload %s", m.topic, m.payload)
 		}
-		if !messageIDPattern.MatchString(d.MessageID) || !timestampPattern.MatchString(d.Prop.Timestamp) {
-			t.Fatalf("bad id or timestamp: %s", m.payload)
+		if !messageIDPattern.MatchString(d.MessageID) {
+			t.Fatalf("bad id: %s", m.payload)
+		}
+		if d.List {
+			checkList(t, name, d.Items, m.payload)
+			continue
+		}
+		if !timestampPattern.MatchString(d.Prop.Timestamp) {
+			t.Fatalf("bad timestamp: %s", m.payload)
 		}
 		if len(d.Raw) != 2 || d.Prop.Data == nil {
 			t.Fatalf("%s: property object must hold exactly data and timestamp: %s", name, m.payload)
@@ -327,8 +344,8 @@ func TestEveryPropertyIsWellFormed(t *testing.T) {
 			}
 		case name == "vehicle_location.coordinates":
 			var c Coordinates
-			if err := json.Unmarshal(d.Prop.Data, &c); err != nil || c.Latitude < 35 || c.Latitude > 62 || c.Longitude < -12 || c.Longitude > 30 {
-				t.Fatalf("coordinates %s not in Europe", d.Prop.Data)
+			if err := json.Unmarshal(d.Prop.Data, &c); err != nil || nearestCity(c.Latitude, c.Longitude) > 12 {
+				t.Fatalf("coordinates %s are not in one of the cities", d.Prop.Data)
 			}
 		default:
 			t.Fatalf("unexpected property %s", name)
@@ -338,11 +355,69 @@ func TestEveryPropertyIsWellFormed(t *testing.T) {
 	// common properties and at least one kind's extras must appear.
 	for _, name := range []string{"diagnostics.odometer", "diagnostics.speed", "vehicle_location.coordinates",
 		"vehicle_location.heading", "ignition.state", "doors.locks_state", "diagnostics.battery_voltage",
-		"diagnostics.estimated_range", "charging.battery_level", "charging.status", "charging.charging_rate"} {
+		"diagnostics.estimated_range", "charging.battery_level", "charging.status", "charging.charging_rate",
+		"diagnostics.trouble_codes", "diagnostics.tire_pressures", "dashboard_lights.bulb_failures"} {
 		if !seen[name] {
 			t.Errorf("%s never published", name)
 		}
 	}
+}
+
+// checkList checks a multi-valued property's items.
+func checkList(t *testing.T, name string, items []propertyObject, payload []byte) {
+	t.Helper()
+	for _, it := range items {
+		if it.Data == nil || it.Failure != nil || !timestampPattern.MatchString(it.Timestamp) {
+			t.Fatalf("%s: item without data or timestamp: %s", name, payload)
+		}
+		switch name {
+		case "diagnostics.trouble_codes":
+			var c struct {
+				Occurrences    int
+				ID, EcuID      string
+				Status, System string
+			}
+			dec := json.NewDecoder(bytes.NewReader(it.Data))
+			if err := dec.Decode(&c); err != nil || c.Occurrences < 1 || c.ID == "" || !contains([]string{"PENDING", "CONFIRMED"}, c.Status) {
+				t.Fatalf("trouble code %s", it.Data)
+			}
+			var keys map[string]json.RawMessage
+			_ = json.Unmarshal(it.Data, &keys)
+			for _, k := range []string{"occurrences", "id", "ecu_id", "status", "system"} {
+				if _, ok := keys[k]; !ok || len(keys) != 5 {
+					t.Fatalf("trouble code %s: want occurrences, id, ecu_id, status, system", it.Data)
+				}
+			}
+		case "dashboard_lights.bulb_failures":
+			var s string
+			if err := json.Unmarshal(it.Data, &s); err != nil || !contains(bulbNames[:], s) {
+				t.Fatalf("bulb failure %s", it.Data)
+			}
+		case "diagnostics.tire_pressures":
+			var tp struct {
+				Location string
+				Pressure Measurement
+			}
+			if err := json.Unmarshal(it.Data, &tp); err != nil || !contains(tireLocations[:], tp.Location) ||
+				tp.Pressure.Unit != "bars" || tp.Pressure.Value < 1.5 || tp.Pressure.Value > 3 {
+				t.Fatalf("tire pressure %s", it.Data)
+			}
+		default:
+			t.Fatalf("unexpected list %s", name)
+		}
+	}
+	if name == "diagnostics.tire_pressures" && len(items) != 4 {
+		t.Fatalf("%d tyres", len(items))
+	}
+}
+
+// nearestCity is the distance in km to the closest city centre.
+func nearestCity(lat, lon float64) float64 {
+	best := math.Inf(1)
+	for _, c := range cities {
+		best = math.Min(best, distKm(lat, lon, c.lat, c.lon))
+	}
+	return best
 }
 
 func contains(list []string, s string) bool {
@@ -369,9 +444,12 @@ func TestValuesAreContinuous(t *testing.T) {
 	state := map[string]*last{}
 	var moved float64
 	for i := range 600 {
-		// 33 messages a second: every property of every vehicle once.
-		for _, m := range h.step(33, time.Second) {
+		// 42 messages a second: every property of every vehicle once.
+		for _, m := range h.step(42, time.Second) {
 			d := decode(t, m)
+			if d.List {
+				continue
+			}
 			l := state[d.VIN]
 			if l == nil {
 				l = &last{}
@@ -454,7 +532,7 @@ func TestPseudonymizedNeverExposesTheVIN(t *testing.T) {
 func TestPlainModeUsesTheVIN(t *testing.T) {
 	h := newHarness(Options{}, testFleet[:1])
 	for _, m := range h.step(5, time.Second) {
-		if d := decode(t, m); d.VIN != testFleet[0].VIN || d.Topic[4] != testFleet[0].VIN {
+		if d := decode(t, m); d.VIN != testFleet[0].VIN || d.Topic[3] != testFleet[0].VIN {
 			t.Fatalf("vin %q topic %s, want the VIN", d.VIN, m.topic)
 		}
 	}
@@ -477,10 +555,10 @@ func latest(t *testing.T, h *harness, msgs []published, cap, prop string) (json.
 func TestApplyChangesTheFeed(t *testing.T) {
 	h := newHarness(Options{FailureRate: -1, RedeliveryRate: -1}, testFleet[:1])
 	v := testFleet[0]
-	h.step(22, time.Second)
+	h.step(30, time.Second)
 
-	if _, err := h.g.Apply(v.VIN, "lock_door"); err != nil {
-		t.Fatal(err)
+	if data, err := h.g.Apply(v.VIN, "lock_door"); err != nil || len(data) != 0 {
+		t.Fatalf("lock_door: %v %v (the doors return nothing but mobway's date_time)", data, err)
 	}
 	// Published at once, before the next round.
 	if got, ok := latest(t, h, h.out.take(), "doors", "locks_state"); !ok || string(got) != `"locked"` {
@@ -489,16 +567,12 @@ func TestApplyChangesTheFeed(t *testing.T) {
 	if _, err := h.g.Apply(strings.ToLower(v.VIN), "unlock_door"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := latest(t, h, h.step(11, 100*time.Millisecond), "doors", "locks_state"); string(got) != `"unlocked"` {
+	if got, _ := latest(t, h, h.step(14, 100*time.Millisecond), "doors", "locks_state"); string(got) != `"unlocked"` {
 		t.Fatalf("after unlock_door the feed says %s", got)
 	}
 
-	detail, err := h.g.Apply(v.VIN, "disable_ignition")
-	if err != nil {
+	if _, err := h.g.Apply(v.VIN, "disable_ignition"); err != nil {
 		t.Fatal(err)
-	}
-	if d, _ := detail.(map[string]any); d["ignition_state"] != "off" {
-		t.Errorf("disable_ignition detail %v", detail)
 	}
 	immediate := h.out.take()
 	if got, _ := latest(t, h, immediate, "ignition", "state"); string(got) != `"off"` {
@@ -507,7 +581,7 @@ func TestApplyChangesTheFeed(t *testing.T) {
 	// Immobilised: the ignition stays off and the speed 0 for as long as it
 	// takes, while the model would otherwise have driven off long ago.
 	for range 60 {
-		msgs := h.step(11, 30*time.Second)
+		msgs := h.step(14, 30*time.Second)
 		if got, ok := latest(t, h, msgs, "ignition", "state"); ok && string(got) != `"off"` {
 			t.Fatalf("ignition %s while immobilised", got)
 		}
@@ -523,27 +597,38 @@ func TestApplyChangesTheFeed(t *testing.T) {
 		t.Fatalf("ignition after enable_ignition: %s", got)
 	}
 
-	// diagnostics and location report what the feed reports.
-	msgs := h.step(11, 0)
+	// diagnostics and location report what the feed reports, with mobway's
+	// names and units.
+	msgs := h.step(14, 0)
 	odo, _ := latest(t, h, msgs, "diagnostics", "odometer")
 	pos, _ := latest(t, h, msgs, "vehicle_location", "coordinates")
-	detail, err = h.g.Apply(v.VIN, "diagnostics")
+	diag, err := h.g.Apply(v.VIN, "diagnostics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	diag, _ := json.Marshal(detail)
-	if !bytes.Contains(diag, []byte(`"odometer":`+string(odo))) {
-		t.Errorf("diagnostics %s does not carry the feed's odometer %s", diag, odo)
+	var feedOdo Measurement
+	_ = json.Unmarshal(odo, &feedOdo)
+	if got, _ := diag["odometer"].(float64); math.Abs(got-feedOdo.Value) > 0.1 {
+		t.Errorf("diagnostics odometer %v, feed %s", diag["odometer"], odo)
 	}
-	if !bytes.Contains(diag, []byte(`"speed":{"unit":"kilometers_per_hour"`)) {
-		t.Errorf("diagnostics %s lacks speed", diag)
+	for _, k := range []string{"left_front_tire_pressure", "system_power_mode", "lv_battery_voltage"} {
+		if _, ok := diag[k]; !ok {
+			t.Errorf("diagnostics %v lacks %s", diag, k)
+		}
 	}
-	detail, err = h.g.Apply(v.VIN, "location")
+	if _, ok := diag["fuel_level"]; !ok {
+		if _, ok := diag["hv_battery_soc"]; !ok {
+			t.Errorf("diagnostics %v has neither fuel_level nor hv_battery_soc", diag)
+		}
+	}
+	loc, err := h.g.Apply(v.VIN, "location")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loc, _ := json.Marshal(detail); !bytes.Equal(loc, pos) {
-		t.Errorf("location %s, feed %s", loc, pos)
+	var feedPos Coordinates
+	_ = json.Unmarshal(pos, &feedPos)
+	if len(loc) != 2 || math.Abs(loc["latitude"].(float64)-feedPos.Latitude) > 1e-6 || math.Abs(loc["longitude"].(float64)-feedPos.Longitude) > 1e-6 {
+		t.Errorf("location %v, feed %s", loc, pos)
 	}
 }
 
@@ -611,6 +696,14 @@ func TestFailureInjection(t *testing.T) {
 	reasons := map[string]bool{}
 	for _, m := range h.step(500, time.Second) {
 		d := decode(t, m)
+		if d.List {
+			// A list that could not be read: one item carrying the failure.
+			if len(d.Items) != 1 {
+				t.Fatalf("want one failed item: %s", m.payload)
+			}
+			d.Prop = d.Items[0]
+			d.Raw = map[string]json.RawMessage{"failure": nil, "timestamp": nil}
+		}
 		if d.Prop.Failure == nil || d.Prop.Data != nil || len(d.Raw) != 2 {
 			t.Fatalf("want failure instead of data: %s", m.payload)
 		}
@@ -619,9 +712,16 @@ func TestFailureInjection(t *testing.T) {
 		}
 		reasons[d.Prop.Failure.Reason] = true
 	}
-	for _, r := range []string{"rate_limit", "unknown", "unsupported", "unauthorised", "execution_timeout", "vehicle_asleep"} {
+	// Exactly the schema's enum, every one of it.
+	schema := []string{"rate_limit", "execution_timeout", "format_error", "unauthorised", "unknown", "pending", "oem_error", "privacy_mode_active"}
+	for _, r := range schema {
 		if !reasons[r] {
 			t.Errorf("reason %s never injected", r)
+		}
+	}
+	for r := range reasons {
+		if !contains(schema, r) {
+			t.Errorf("reason %s is not in the schema's enum", r)
 		}
 	}
 	if s := h.g.Stats(); s.Failures != 500 {
