@@ -42,10 +42,15 @@ func newTelemetryTailCmd(app *App) *cobra.Command {
 pipeline as the console's Telemetry view: decoded, deduplicated by
 message_id, with every string made safe for the terminal.
 
-One line per message: "15:04:05.000 VIN capability.property = value unit"
-(a pseudonym is labelled as one). With --json, one compact JSON object per
-line: {"vehicle","pseudonym","capability","property","value","failure"?,
-"timestamp","message_id"}. Connection changes go to stderr.
+One line per property update: "15:04:05.000 VIN capability.property = value
+unit" (a pseudonym is labelled as one). An MQTT V2 message, which carries
+several capabilities, gives one line per property. A multi-valued property
+(trouble codes, bulb failures, tyre pressures...) prints the JSON array of
+its items' data. With --json, one compact JSON object per line:
+{"vehicle","pseudonym","capability","property","value","failure"?,"items"?,
+"timestamp","message_id"}, where a list's value is the array of its items'
+data (null for an item that failed) and items holds each item as
+{"data"|"failure","timestamp"?}. Connection changes go to stderr.
 
 --record FILE appends what arrives (NDJSON: {"t","topic","payload"}) and
 --replay FILE plays such a recording instead of connecting (as fast as

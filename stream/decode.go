@@ -167,15 +167,25 @@ func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
 		}
 		if key == "data" && it.peek() == '{' {
 			start := it.i
-			if topicOK && e.version != 2 {
+			switch {
+			case e.version == 2:
+				// V2 as it comes (version before data): one pass.
+				c := it.child()
+				d.walkV2(&c)
+				if !it.resume(&c) {
+					return nil, malformed("payload is not valid JSON")
+				}
+				e.walked = true
+			case topicOK:
 				c := it.child()
 				walkData(&c, capWire, propWire, prop, &e.pv)
 				if !it.resume(&c) {
 					return nil, malformed("payload is not valid JSON")
 				}
-				e.walked = true
-			} else if _, ok := it.value(); !ok {
-				break
+			default:
+				if _, ok := it.value(); !ok {
+					break
+				}
 			}
 			e.data = payload[start:it.i]
 			continue
@@ -242,7 +252,8 @@ func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
 			return nil, malformed("data has no value for the topic's capability and property")
 		}
 		if e.pv.list != nil {
-			err = d.list(e.pv.list, false, m)
+			a, _ := iterArray(e.pv.list)
+			err = d.list(&a, false, m)
 		} else {
 			err = d.property(&e.pv, m)
 		}
@@ -303,66 +314,32 @@ func (d *decoder) decodeV2(topicName string, e *envelope, id []byte) ([]Message,
 		return nil, malformed("vin is empty")
 	}
 	pseudonym := d.isPseudonym(vehicle)
-
-	ci, _ := iterObject(e.data)
-	for {
-		ck, ckesc, cv, more := ci.next()
-		if !more {
-			break
+	if !e.walked {
+		// The version came after the data (or the topic looked like V1's):
+		// walk the data again, now as V2.
+		d.msgs, d.skipped = d.msgs[:0], 0
+		ci, _ := iterObject(e.data)
+		d.walkV2(&ci)
+	}
+	// A V2 message is deduplicated whole, by its message_id and the
+	// properties it carries: a redelivery repeats both, while another
+	// message that reused the id for other properties still counts. One
+	// entry per message keeps the window as long in messages as V1's.
+	var h uint64
+	if len(id) > 0 {
+		d.hash.Reset()
+		_, _ = d.hash.Write(e.id)
+		for i := range d.msgs {
+			_ = d.hash.WriteByte(0)
+			_, _ = d.hash.WriteString(d.msgs[i].Capability)
+			_ = d.hash.WriteByte('.')
+			_, _ = d.hash.WriteString(d.msgs[i].Property)
 		}
-		if cv[0] != '{' {
-			d.skipped++
-			continue
-		}
-		capName, ok := d.name(ck, ckesc)
-		if !ok {
-			d.skipped++
-			continue
-		}
-		pi, _ := iterObject(cv)
-		for {
-			pk, pkesc, v, more := pi.next()
-			if !more {
-				break
-			}
-			propWire, ok := d.name(pk, pkesc)
-			if !ok {
-				d.skipped++
-				continue
-			}
-			d.msgs = append(d.msgs, Message{
-				Topic: topicName, Version: 2, Vehicle: vehicle, Pseudonym: pseudonym,
-				Capability: capName, Property: canonicalName(capName, propWire), MessageID: id,
-			})
-			m := &d.msgs[len(d.msgs)-1]
-			var err error
-			switch v[0] {
-			case '[':
-				err = d.list(v, true, m)
-			case '{':
-				var pv propValue
-				splitProperty(v, &pv)
-				err = d.property(&pv, m)
-			default:
-				err = malformed("property is neither a list nor an object")
-			}
-			if err != nil {
-				d.msgs = d.msgs[:len(d.msgs)-1]
-				d.skipped++
-				continue
-			}
-			if len(id) > 0 {
-				// One message carries many properties under one id: the
-				// property is part of what a redelivery repeats.
-				d.hash.Reset()
-				_, _ = d.hash.Write(e.id)
-				_ = d.hash.WriteByte(0)
-				_, _ = d.hash.WriteString(m.Capability)
-				_ = d.hash.WriteByte(0)
-				_, _ = d.hash.WriteString(m.Property)
-				m.hash = d.hash.Sum64()
-			}
-		}
+		h = d.hash.Sum64()
+	}
+	for i := range d.msgs {
+		m := &d.msgs[i]
+		m.Topic, m.Version, m.Vehicle, m.Pseudonym, m.MessageID, m.hash = topicName, 2, vehicle, pseudonym, id, h
 	}
 	if len(d.msgs) == 0 {
 		if d.skipped > 0 {
@@ -371,6 +348,73 @@ func (d *decoder) decodeV2(topicName string, e *envelope, id []byte) ([]Message,
 		return nil, malformed("version 2 message without properties")
 	}
 	return d.msgs, nil
+}
+
+// walkV2 reads V2's data, {capability: {property: [items]}}, in one pass:
+// each property becomes a Message (the envelope's fields are filled in
+// after). A property that cannot be read is skipped and counted; a grammar
+// error leaves c bad, which fails the whole message.
+func (d *decoder) walkV2(c *objectIter) {
+	for {
+		ck, ckesc, more := c.nextKey()
+		if !more {
+			return
+		}
+		capName, ok := d.name(ck, ckesc)
+		if !ok || c.peek() != '{' {
+			d.skipped++
+			if _, ok := c.value(); !ok {
+				return
+			}
+			continue
+		}
+		cc := c.child()
+		for {
+			pk, pkesc, more := cc.nextKey()
+			if !more {
+				break
+			}
+			propWire, ok := d.name(pk, pkesc)
+			if !ok {
+				d.skipped++
+				if _, ok := cc.value(); !ok {
+					break
+				}
+				continue
+			}
+			d.msgs = append(d.msgs, Message{Capability: capName, Property: canonicalName(capName, propWire)})
+			m := &d.msgs[len(d.msgs)-1]
+			var err error
+			switch cc.peek() {
+			case '[':
+				a := cc.childArray()
+				err = d.list(&a, true, m)
+				if !cc.resumeArray(&a) {
+					return
+				}
+			case '{':
+				pc := cc.child()
+				pv := propValue{found: true}
+				readProperty(&pc, &pv)
+				if !cc.resume(&pc) {
+					return
+				}
+				err = d.property(&pv, m)
+			default:
+				err = malformed("property is neither a list nor an object")
+				if _, ok := cc.value(); !ok {
+					return
+				}
+			}
+			if err != nil {
+				d.msgs = d.msgs[:len(d.msgs)-1]
+				d.skipped++
+			}
+		}
+		if !c.resume(&cc) {
+			return
+		}
+	}
 }
 
 // name returns a capability or property name from a V2 key, terminal-safe.
@@ -477,16 +521,6 @@ func readProperty(pc *objectIter, pv *propValue) {
 	}
 }
 
-// splitProperty is readProperty for an object span already validated.
-func splitProperty(obj []byte, pv *propValue) {
-	it, ok := iterObject(obj)
-	if !ok {
-		return
-	}
-	*pv = propValue{found: true}
-	readProperty(&it, pv)
-}
-
 // property reads {"data": v, "timestamp"?} or {"failure": {...}, "timestamp"?}.
 func (d *decoder) property(pv *propValue, m *Message) error {
 	m.Timestamp = stamp(pv.stamp)
@@ -515,30 +549,30 @@ func (d *decoder) property(pv *propValue, m *Message) error {
 // list reads an array of {data|failure, timestamp?} items. A V2 list of one
 // item is how V2 sends every single-valued property: unless the property is
 // one Auto API defines as multi-valued, it becomes a plain value.
-func (d *decoder) list(span []byte, v2 bool, m *Message) error {
-	ai, ok := iterArray(span)
-	if !ok {
-		return malformed("list is not an array")
-	}
+func (d *decoder) list(a *arrayIter, v2 bool, m *Message) error {
 	first := len(d.items)
 	raw := d.pvs[:0]
 	for {
-		elem, more := ai.next()
+		c, more := a.nextElem()
 		if !more {
 			break
 		}
-		if elem[0] != '{' {
+		if c != '{' {
 			return malformed("list item is not an object")
 		}
-		var pv propValue
-		splitProperty(elem, &pv)
+		ec := a.elemChild()
+		pv := propValue{found: true}
+		readProperty(&ec, &pv)
+		if !a.resumeElem(&ec) {
+			return malformed("list is not valid JSON")
+		}
 		if pv.value == nil && pv.failure == nil {
 			return malformed("list item has neither data nor failure")
 		}
 		raw = append(raw, pv)
 	}
 	d.pvs = raw
-	if ai.bad {
+	if a.bad {
 		return malformed("list is not valid JSON")
 	}
 	if v2 && len(raw) == 1 && !multiValued(m.Capability, m.Property) {

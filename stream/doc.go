@@ -14,4 +14,12 @@
 // from the wire is made terminal-safe (termsafe) on the way in. The Feed
 // turns changes into coalesced batches for any number of subscribers, so the
 // UI never sees one message per MQTT message.
+//
+// Both of High Mobility's formats are read, told apart by the payload's
+// version: V1 (one property a message, named by the topic
+// [/]live|sandbox/level13/{app_id}/{vehicle}/{capability}/get/{property})
+// and V2 (one topic per application, several capabilities a message, every
+// property a list). A property is a value {data|failure, timestamp} or a
+// list of such items (Message.List, Property.List): the store keeps the
+// newest list whole.
 package stream

@@ -192,3 +192,35 @@ func TestListOutput(t *testing.T) {
 		t.Errorf("scalar line with items: %s", sm.AppendJSON(nil))
 	}
 }
+
+// V2 whatever the key order: "version" after "data" (walked again as V2)
+// gives the same updates as the documented order (walked once).
+func TestV2KeyOrder(t *testing.T) {
+	first := strings.TrimSpace(string(readFixture(t, "v2_issue_example.json")))
+	i := strings.Index(first, `"data":`)
+	last := `{` + first[i:len(first)-1] + `,` + first[1:i-1] + `}`
+	if !strings.HasSuffix(last, `"vin":"EXV10000000"}`) || !json.Valid([]byte(last)) {
+		t.Fatalf("reordering went wrong: %s", last)
+	}
+	var got [2][]string
+	for k, payload := range []string{first, last} {
+		// On a V1-shaped topic too: the version decides.
+		for _, topic := range []string{"live/level13/x", "live/level13/APP/EXV10000000/diagnostics/get/odometer"} {
+			msgs, err := newDecoder("").decode(topic, []byte(payload))
+			if err != nil {
+				t.Fatalf("%s: %v", topic, err)
+			}
+			var lines []string
+			for i := range msgs {
+				lines = append(lines, string(msgs[i].AppendJSON(nil)))
+			}
+			if got[k] != nil && strings.Join(got[k], "\n") != strings.Join(lines, "\n") {
+				t.Errorf("topic changed the updates")
+			}
+			got[k] = lines
+		}
+	}
+	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") || len(got[0]) != 3 {
+		t.Errorf("key order changed the updates:\n%s\n---\n%s", strings.Join(got[0], "\n"), strings.Join(got[1], "\n"))
+	}
+}

@@ -328,13 +328,17 @@ func field(obj []byte, key string) ([]byte, bool) {
 	return found, true
 }
 
-// arrayIter walks the elements of one array, returning each as a raw span.
+// arrayIter walks the elements of one array. nextElem stops at an element;
+// the caller consumes it with elemValue, or descends into an object element
+// with elemChild and continues with resumeElem.
 type arrayIter struct {
-	b    []byte
-	i    int // just past '[', or past the previous element
-	n    int
-	bad  bool
-	done bool
+	b       []byte
+	i       int // at the next element (after nextElem), else past the previous one
+	depth   int
+	n       int
+	pending bool // nextElem stopped at an element not consumed yet
+	bad     bool
+	done    bool
 }
 
 // iterArray starts an iterator over the array that is exactly b (after
@@ -344,38 +348,102 @@ func iterArray(b []byte) (arrayIter, bool) {
 	if i >= len(b) || b[i] != '[' {
 		return arrayIter{}, false
 	}
-	return arrayIter{b: b, i: i + 1}, true
+	return arrayIter{b: b, i: i + 1, depth: 1}, true
 }
 
-// next returns the next element; more is false at the end of the array or
-// at the first grammar error (then a.bad is set).
-func (a *arrayIter) next() (elem []byte, more bool) {
+// childArray starts an iterator over the array value nextKey stopped at;
+// when it is done, resumeArray continues after it.
+func (it *objectIter) childArray() arrayIter {
+	if it.depth+1 > maxDepth {
+		return arrayIter{b: it.b, i: it.i, bad: true}
+	}
+	return arrayIter{b: it.b, i: it.i + 1, depth: it.depth + 1}
+}
+
+// resumeArray continues after a child array; ok is false if it was
+// malformed.
+func (it *objectIter) resumeArray(a *arrayIter) bool {
+	for !a.done && !a.bad {
+		if _, more := a.nextElem(); more {
+			a.elemValue()
+		}
+	}
+	if a.bad {
+		it.fail(a.i)
+		return false
+	}
+	it.i = a.i
+	return true
+}
+
+// nextElem moves to the next element and returns its first byte; more is
+// false at the end of the array or at the first grammar error (then a.bad
+// is set).
+func (a *arrayIter) nextElem() (first byte, more bool) {
+	if a.pending {
+		a.elemValue()
+	}
 	if a.done || a.bad {
-		return nil, false
+		return 0, false
 	}
 	b := a.b
 	i := skipSpace(b, a.i)
 	if i >= len(b) {
 		a.bad = true
-		return nil, false
+		return 0, false
 	}
 	if b[i] == ']' {
 		a.i, a.done = i+1, true
-		return nil, false
+		return 0, false
 	}
 	if a.n > 0 {
 		if b[i] != ',' {
 			a.bad = true
-			return nil, false
+			return 0, false
 		}
 		i = skipSpace(b, i+1)
+		if i >= len(b) {
+			a.bad = true
+			return 0, false
+		}
 	}
-	end, ok := scanValue(b, i, 1)
+	a.i, a.pending = i, true
+	a.n++
+	return b[i], true
+}
+
+// elemValue scans the element nextElem stopped at.
+func (a *arrayIter) elemValue() ([]byte, bool) {
+	a.pending = false
+	start := a.i
+	end, ok := scanValue(a.b, start, a.depth)
 	if !ok {
 		a.bad = true
 		return nil, false
 	}
 	a.i = end
-	a.n++
-	return b[i:end], true
+	return a.b[start:end], true
+}
+
+// elemChild starts an iterator over the object element nextElem stopped
+// at; resumeElem continues after it.
+func (a *arrayIter) elemChild() objectIter {
+	a.pending = false
+	if a.depth+1 > maxDepth {
+		return objectIter{b: a.b, i: a.i, bad: true}
+	}
+	return objectIter{b: a.b, i: a.i + 1, depth: a.depth + 1}
+}
+
+// resumeElem continues after an object element.
+func (a *arrayIter) resumeElem(c *objectIter) bool {
+	for !c.done && !c.bad {
+		c.next()
+	}
+	if c.bad {
+		a.bad = true
+		return false
+	}
+	a.i = c.i
+	return true
 }

@@ -219,10 +219,11 @@ func (p *Pipeline) work(ctx context.Context, rec *recorder) {
 
 // worker holds what the decode goroutine reuses from message to message.
 type worker struct {
-	p   *Pipeline
-	rec *recorder
-	dec *decoder
-	dd  *dedup
+	p    *Pipeline
+	rec  *recorder
+	dec  *decoder
+	dd   *dedup
+	errs []error // applyAll's results
 }
 
 func (p *Pipeline) newWorker(rec *recorder) *worker {
@@ -250,16 +251,21 @@ func (w *worker) process(it *inboxItem) bool {
 		p.malformed.Add(uint64(n))
 		p.log.Debug("telemetry properties skipped", "count", n, "bytes", len(it.payload))
 	}
+	// One message_id check per MQTT message: a V2 message's updates share
+	// their message's (see decodeV2).
+	if msgs[0].MessageID != nil && w.dd.seen(msgs[0].hash) {
+		p.duplicates.Add(uint64(len(msgs)))
+		return false
+	}
 	arrival := time.Unix(0, it.arrival)
+	for i := range msgs {
+		msgs[i].Arrival = arrival
+	}
+	w.errs = p.store.applyAll(msgs, w.errs[:0])
 	changed := false
 	for i := range msgs {
 		m := &msgs[i]
-		if m.MessageID != nil && w.dd.seen(m.hash) {
-			p.duplicates.Add(1)
-			continue
-		}
-		m.Arrival = arrival
-		if err := p.store.Apply(m); err != nil {
+		if w.errs[i] != nil {
 			p.overflow.Add(1)
 			continue
 		}

@@ -80,7 +80,7 @@ func (s ConnState) same(o ConnState) bool {
 type Stats struct {
 	Received   uint64 // messages handed over by the broker (or the recording)
 	Applied    uint64 // property updates stored (Failures included)
-	Duplicates uint64 // message_id (V2: message_id and property) seen before (QoS 1 redelivery)
+	Duplicates uint64 // message_id (V2: message_id and its properties) seen before (QoS 1 redelivery); a V2 message counts its updates
 	Malformed  uint64 // topic or payload (or a V2 property) not in the documented format
 	Oversized  uint64 // payload larger than MaxPayload
 	Dropped    uint64 // the queue was full: the decoder fell behind

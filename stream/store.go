@@ -177,16 +177,40 @@ func (s *Store) Apply(m *Message) error {
 	return s.apply(m)
 }
 
+// applyAll applies the updates of one MQTT message under one lock (a V2
+// message holds several, of one vehicle) and appends each one's result to
+// errs.
+func (s *Store) applyAll(msgs []Message, errs []error) []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last *vehicle
+	for i := range msgs {
+		var err error
+		last, err = s.applyTo(&msgs[i], last)
+		errs = append(errs, err)
+	}
+	return errs
+}
+
 func (s *Store) apply(m *Message) error {
+	_, err := s.applyTo(m, nil)
+	return err
+}
+
+// applyTo applies m; v, when not nil and the vehicle m names, saves looking
+// it up. It returns m's vehicle.
+func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 	arrival := m.Arrival.UnixNano()
 	var source int64
 	if !m.Timestamp.IsZero() {
 		source = m.Timestamp.UnixNano()
 	}
-	v := s.vehicles[m.Vehicle]
+	if v == nil || v.id != m.Vehicle {
+		v = s.vehicles[m.Vehicle]
+	}
 	if v == nil {
 		if len(s.vehicles) >= s.opts.MaxVehicles {
-			return errStoreFull
+			return nil, errStoreFull
 		}
 		// Clone: the id is a substring of the topic, which would otherwise
 		// stay alive with it.
@@ -197,7 +221,7 @@ func (s *Store) apply(m *Message) error {
 	name, ok := s.nameIdx[propName{m.Capability, m.Property}]
 	if !ok {
 		if len(s.names) >= s.opts.MaxNames {
-			return errStoreFull
+			return nil, errStoreFull
 		}
 		name = uint16(len(s.names))
 		pn := propName{strings.Clone(m.Capability), strings.Clone(m.Property)}
@@ -207,7 +231,7 @@ func (s *Store) apply(m *Message) error {
 	p := v.find(name)
 	if p == nil {
 		if len(v.props) >= s.opts.MaxProps {
-			return errStoreFull
+			return nil, errStoreFull
 		}
 		p = v.add(name)
 	}
@@ -227,19 +251,19 @@ func (s *Store) apply(m *Message) error {
 	}
 
 	if source != 0 && p.source != 0 && source < p.source {
-		return nil // older than what we show
+		return v, nil // older than what we show
 	}
 	p.source, p.arrival = source, arrival
 	switch {
 	case m.Failure != nil:
 		p.kind = kindFailure
 		v.put(p, m.Failure.Reason, m.Failure.Description)
-		return nil
+		return v, nil
 	case m.List:
 		p.kind = kindList
 		s.scratch = appendList(s.scratch[:0], m.Items, source, s.opts.MaxListItems)
 		v.putBytes(p, s.scratch)
-		return nil
+		return v, nil
 	}
 	p.kind = kindValue
 	v.putBytes(p, m.Data)
@@ -253,7 +277,7 @@ func (s *Store) apply(m *Message) error {
 			p.hlen++
 		}
 	}
-	return nil
+	return v, nil
 }
 
 func (v *vehicle) find(name uint16) *prop {

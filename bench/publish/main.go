@@ -1,8 +1,11 @@
-// Command publish floods an MQTT broker with telemetry in the format of
-// document 001, for bench/telemetry.sh. It speaks just enough MQTT 3.1.1
-// over plain TCP (CONNECT, PUBLISH, PUBACK, DISCONNECT) to stay out of the
-// way: every packet is built before the clock starts and written through one
-// buffer, so the broker and the subscribers get the CPU.
+// Command publish floods an MQTT broker with telemetry in High Mobility's
+// formats, for bench/telemetry.sh: MQTT V1 (document 001, one property a
+// message, on live/level13/{app}/{vehicle}/{capability}/get/{property}) or,
+// with -v2, MQTT V2 (one topic live/level13/{app}, 10 properties across 3
+// capabilities a message, every property an array). It speaks just enough
+// MQTT 3.1.1 over plain TCP (CONNECT, PUBLISH, PUBACK, DISCONNECT) to stay
+// out of the way: every packet is built before the clock starts and written
+// through one buffer, so the broker and the subscribers get the CPU.
 package main
 
 import (
@@ -25,8 +28,9 @@ func main() {
 	qos := flag.Int("qos", 1, "QoS of the publishes: 0 or 1")
 	app := flag.String("app", "1FBBEDED80595912588FF4FF", "app id in the topic")
 	window := flag.Int("window", 1000, "QoS 1: publishes in flight at most")
+	v2 := flag.Bool("v2", false, "publish MQTT V2 messages (10 properties across 3 capabilities each)")
 	flag.Parse()
-	if err := run(*addr, *n, *vehicles, byte(*qos), *app, *window); err != nil {
+	if err := run(*addr, *n, *vehicles, byte(*qos), *app, *window, *v2); err != nil {
 		fmt.Fprintln(os.Stderr, "publish:", err)
 		os.Exit(1)
 	}
@@ -52,7 +56,7 @@ func properties() []property {
 	}
 }
 
-func run(addr string, n, vehicles int, qos byte, app string, window int) error {
+func run(addr string, n, vehicles int, qos byte, app string, window int, v2 bool) error {
 	if qos > 1 {
 		return errors.New("qos must be 0 or 1")
 	}
@@ -65,15 +69,16 @@ func run(addr string, n, vehicles int, qos byte, app string, window int) error {
 	size := 0
 	for i := range packets {
 		v := i % vehicles
-		p := props[(i/vehicles+v)%len(props)]
 		vehicle := fmt.Sprintf("%040x", v*7919+1)
-		topic := "/live/level13/" + app + "/" + vehicle + "/" + p.capability + "/get/" + p.property
-		data := p.data
-		if strings.Contains(data, "%") {
-			data = fmt.Sprintf(data, i%100)
+		var topic, payload string
+		if v2 {
+			topic, payload = "live/level13/"+app, v2Payload(i, vehicle, app)
+		} else {
+			p := props[(i/vehicles+v)%len(props)]
+			topic = "live/level13/" + app + "/" + vehicle + "/" + p.capability + "/get/" + p.property
+			payload = fmt.Sprintf(`{"message_id":"%064X","version":1,"vin":"%s","capability":"%s","property":"%s","data":{"%s":{"%s":{"data":%s,"timestamp":"2024-05-01T10:33:10.000Z"}}}}`,
+				i+1, vehicle, p.capability, p.property, p.capability, p.property, fill(p.data, i))
 		}
-		payload := fmt.Sprintf(`{"message_id":"%064X","version":1,"vin":"%s","capability":"%s","property":"%s","data":{"%s":{"%s":{"data":%s,"timestamp":"2024-05-01T10:33:10.000Z"}}}}`,
-			i+1, vehicle, p.capability, p.property, p.capability, p.property, data)
 		size += len(payload)
 		packets[i] = publishPacket(topic, []byte(payload), qos, uint16(i%65535+1))
 	}
@@ -122,6 +127,52 @@ func run(addr string, n, vehicles int, qos byte, app string, window int) error {
 		n, size/n, qos, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	_, _ = w.Write([]byte{0xe0, 0})
 	return w.Flush()
+}
+
+func fill(data string, i int) string {
+	if strings.Contains(data, "%") {
+		return fmt.Sprintf(data, i%100)
+	}
+	return data
+}
+
+// v2Properties are the 10 properties of a V2 message, across 3
+// capabilities.
+func v2Properties() []property {
+	return []property{
+		{"diagnostics", "odometer", `{"unit":"kilometers","value":%d}`},
+		{"diagnostics", "speed", `{"unit":"kilometers_per_hour","value":%d}`},
+		{"diagnostics", "fuel_level", `0.%02d`},
+		{"diagnostics", "engine_coolant_temperature", `{"unit":"celsius","value":%d}`},
+		{"diagnostics", "engine_rpm", `{"unit":"revolutions_per_minute","value":%d}`},
+		{"diagnostics", "battery_voltage", `{"unit":"volts","value":12.%d}`},
+		{"vehicle_location", "coordinates", `{"latitude":52.5%d,"longitude":13.4}`},
+		{"vehicle_location", "heading", `{"unit":"degrees","value":%d}`},
+		{"vehicle_location", "altitude", `{"unit":"meters","value":%d}`},
+		{"ignition", "state", `"on"`},
+	}
+}
+
+// v2Payload is one V2 message: v2Properties, each a one-item array, grouped
+// by capability.
+func v2Payload(i int, vehicle, app string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"version":2,"application_id":%q,"message_id":"%064X","vin":%q,"data":{`, app, i+1, vehicle)
+	last := ""
+	for j, p := range v2Properties() {
+		switch {
+		case j == 0:
+			fmt.Fprintf(&b, `%q:{`, p.capability)
+		case p.capability != last:
+			fmt.Fprintf(&b, `},%q:{`, p.capability)
+		default:
+			b.WriteByte(',')
+		}
+		last = p.capability
+		fmt.Fprintf(&b, `%q:[{"data":%s,"timestamp":"2024-05-01T10:33:10.000Z"}]`, p.property, fill(p.data, i+j))
+	}
+	b.WriteString("}}}")
+	return b.String()
 }
 
 func appendString(b []byte, s string) []byte {
