@@ -17,9 +17,9 @@ service_account = "service-account.json"   # the JSON the console hands out: id,
 # private_key_file = "oauth-key.json"      #   or with a client_assertion signed by the app's OAuth2 private key ({id, private_key}, 0600)
 # audience = ""                  # default: base_url (aud of the assertions)
 # jwt_version = 1                # 1 or 2: the service account's assertion (a client_assertion is always 2)
-poll_interval = "10s"            # at least 1s; the API allows 60 calls a minute
+poll_interval = "10s"            # at least 1s; HM asks for moderate use (GET of one vehicle: 60 calls a minute)
 
-[telemetry]                      # MQTT feed (document 001)
+[telemetry]                      # MQTT feed (document 001): V1 and V2, told apart by the payload
 broker = "ssl://mqtt.example.com:8883"     # ssl://, mqtts://, wss:// (TLS) or tcp://, mqtt://, ws://
 app_id = "1FBBEDED80595912588FF4FF"   # V1 app id, or for the MQTT V2 broker the application id (topic live/level13/{app_id})
 # topic = ["live/level13/{app_id}/#", "/live/level13/{app_id}/#"]   # the default: both forms (+ "sandbox/level13/{app_id}/#" on sandbox.mqtt.high-mobility.com)

@@ -122,11 +122,18 @@ const timestampLayout = "2006-01-02T15:04:05.000Z"
 // where P is {"data"|"failure", "timestamp"} or, for a multi-valued
 // property, an array of such items. failure < 0 means a value; otherwise it
 // indexes failureReasons.
-func appendMessage(b []byte, id *[32]byte, vin string, v *vehicle, p propID, failure int, ts time.Time) []byte {
+// With top set, the message also carries a top-level "timestamp", as High
+// Mobility's V1 messages may (the seed's example has none).
+func appendMessage(b []byte, id *[32]byte, vin string, v *vehicle, p propID, failure int, ts time.Time, top bool) []byte {
 	b = append(b, `{"message_id":"`...)
 	b = appendHexUpper(b, id[:])
 	b = append(b, `","version":1,"vin":`...)
 	b = appendString(b, vin)
+	if top {
+		b = append(b, `,"timestamp":"`...)
+		b = ts.UTC().AppendFormat(b, timestampLayout)
+		b = append(b, '"')
+	}
 	b = append(b, propertyFragments[p]...)
 	b = appendProperty(b, v, p, failure, ts, catalog[p].list)
 	return append(b, `}}}`...)

@@ -56,9 +56,10 @@ type Vehicle struct {
 type Options struct {
 	AppID         string // topic segment after level13 (V2: the application id, also in the payload)
 	Pseudonymized bool   // topic and vin field carry Vehicle.Pseudonym, never the VIN
-	// SeedTopics publishes V1 under "/live/level13/..." as document 001's
-	// example does; by default "live/level13/..." as High Mobility's MQTT
-	// documents and examples do.
+	// SeedTopics publishes V1 exactly as document 001's example: under
+	// "/live/level13/..." and without a top-level timestamp. By default
+	// "live/level13/..." as High Mobility's MQTT documents and examples do,
+	// with the top-level timestamp their messages may carry.
 	SeedTopics bool
 	// V2 publishes MQTT V2 messages on "live/level13/{AppID}", each with
 	// V2PropsPerMessage properties of one vehicle.
@@ -354,7 +355,7 @@ func (g *Generator) message(av activeVehicle, props []propID, now time.Time, may
 		topic.WriteString(g.opts.AppID)
 	} else {
 		p := props[0]
-		g.scratch = appendMessage(g.scratch[:0], &id, av.id, av.v, p, g.fails[0], now)
+		g.scratch = appendMessage(g.scratch[:0], &id, av.id, av.v, p, g.fails[0], now, !g.opts.SeedTopics)
 		d := catalog[p]
 		topic.Grow(len("/live/level13///") + len(g.opts.AppID) + len(av.id) + len(d.capability) + len("/get/") + len(d.property))
 		if g.opts.SeedTopics {

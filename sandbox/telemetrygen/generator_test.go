@@ -118,6 +118,7 @@ type envelope struct {
 	MessageID  string                                `json:"message_id"`
 	Version    int                                   `json:"version"`
 	VIN        string                                `json:"vin"`
+	Timestamp  string                                `json:"timestamp"` // top level: HM's V1 may carry one
 	Capability string                                `json:"capability"`
 	Property   string                                `json:"property"`
 	Data       map[string]map[string]json.RawMessage `json:"data"`
@@ -309,6 +310,9 @@ func TestEveryPropertyIsWellFormed(t *testing.T) {
 		}
 		if !messageIDPattern.MatchString(d.MessageID) {
 			t.Fatalf("bad id: %s", m.payload)
+		}
+		if d.Timestamp != h.clock.Now().UTC().Format(timestampLayout) {
+			t.Fatalf("top-level timestamp %q: %s", d.Timestamp, m.payload)
 		}
 		if d.List {
 			checkList(t, name, d.Items, m.payload)

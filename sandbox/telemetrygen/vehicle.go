@@ -196,6 +196,7 @@ func newVehicle(seed int64, vin, brand, home string, now time.Time) *vehicle {
 		v.phaseLeft = rng.Float64() * 600
 		v.parkedFor = 300
 		v.ignition = "lock"
+		v.heading = math.Mod(c.gridDeg+90*float64(rng.IntN(4)), 360) // parked along a street
 	}
 	return v
 }
