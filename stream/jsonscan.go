@@ -177,6 +177,24 @@ func scanArray(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// nextMember steps over white space and, after the first member (n > 0),
+// the comma, to the next member of an object or array that closes with
+// closing. It returns where the member starts, or end with the index past
+// the closing bracket; ok is false at a grammar error (i then says where).
+func nextMember(b []byte, i, n int, closing byte) (at int, end, ok bool) {
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == closing {
+		return i + 1, true, true
+	}
+	if n > 0 {
+		if i >= len(b) || b[i] != ',' {
+			return i, false, false
+		}
+		i = skipSpace(b, i+1)
+	}
+	return i, false, i < len(b)
+}
+
 // objectIter walks the members of one object. Keys come back without their
 // quotes and still escaped (keyEscaped says so); values as raw spans.
 type objectIter struct {
@@ -217,21 +235,14 @@ func (it *objectIter) nextKey() (key []byte, keyEscaped bool, more bool) {
 		return nil, false, false
 	}
 	b := it.b
-	i := skipSpace(b, it.i)
-	if i >= len(b) {
+	i, end, ok := nextMember(b, it.i, it.n, '}')
+	switch {
+	case !ok:
 		it.fail(i)
 		return nil, false, false
-	}
-	if b[i] == '}' {
-		it.i, it.done = i+1, true
+	case end:
+		it.i, it.done = i, true
 		return nil, false, false
-	}
-	if it.n > 0 {
-		if b[i] != ',' {
-			it.fail(i)
-			return nil, false, false
-		}
-		i = skipSpace(b, i+1)
 	}
 	kend, kesc, ok := scanString(b, i)
 	if !ok {
@@ -387,25 +398,14 @@ func (a *arrayIter) nextElem() (first byte, more bool) {
 		return 0, false
 	}
 	b := a.b
-	i := skipSpace(b, a.i)
-	if i >= len(b) {
+	i, end, ok := nextMember(b, a.i, a.n, ']')
+	switch {
+	case !ok:
 		a.bad = true
 		return 0, false
-	}
-	if b[i] == ']' {
-		a.i, a.done = i+1, true
+	case end:
+		a.i, a.done = i, true
 		return 0, false
-	}
-	if a.n > 0 {
-		if b[i] != ',' {
-			a.bad = true
-			return 0, false
-		}
-		i = skipSpace(b, i+1)
-		if i >= len(b) {
-			a.bad = true
-			return 0, false
-		}
 	}
 	a.i, a.pending = i, true
 	a.n++

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"strings"
 	"time"
 )
@@ -137,20 +138,21 @@ func fill(data string, i int) string {
 }
 
 // v2Properties are the 10 properties of a V2 message, across 3
-// capabilities.
+// capabilities (diagnostics, vehicle_location, ignition), grouped by
+// capability.
 func v2Properties() []property {
-	return []property{
-		{"diagnostics", "odometer", `{"unit":"kilometers","value":%d}`},
-		{"diagnostics", "speed", `{"unit":"kilometers_per_hour","value":%d}`},
-		{"diagnostics", "fuel_level", `0.%02d`},
-		{"diagnostics", "engine_coolant_temperature", `{"unit":"celsius","value":%d}`},
-		{"diagnostics", "engine_rpm", `{"unit":"revolutions_per_minute","value":%d}`},
-		{"diagnostics", "battery_voltage", `{"unit":"volts","value":12.%d}`},
-		{"vehicle_location", "coordinates", `{"latitude":52.5%d,"longitude":13.4}`},
-		{"vehicle_location", "heading", `{"unit":"degrees","value":%d}`},
-		{"vehicle_location", "altitude", `{"unit":"meters","value":%d}`},
-		{"ignition", "state", `"on"`},
+	var out []property
+	for _, p := range properties() {
+		switch p.capability {
+		case "diagnostics", "vehicle_location", "ignition":
+			out = append(out, p)
+		}
 	}
+	out = append(out,
+		property{"vehicle_location", "heading", `{"unit":"degrees","value":%d}`},
+		property{"vehicle_location", "altitude", `{"unit":"meters","value":%d}`})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].capability < out[j].capability })
+	return out
 }
 
 // v2Payload is one V2 message: v2Properties, each a one-item array, grouped

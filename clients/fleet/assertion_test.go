@@ -2,13 +2,9 @@ package fleet
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,15 +58,7 @@ func TestClientAssertion(t *testing.T) {
 func TestNewFromConfigClientAssertion(t *testing.T) {
 	f := newFakeHM(t)
 	f.ver = 2
-	der, err := x509.MarshalPKCS8PrivateKey(f.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := json.Marshal(map[string]string{"id": f.saID, "private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
-	path := filepath.Join(t.TempDir(), "oauth-key.json")
-	if err := os.WriteFile(path, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := f.keyFile("oauth-key.json", nil)
 	cfg := &config.Fleet{BaseURL: f.srv.URL, ClientID: testClientID, PrivateKeyFile: path, Audience: f.srv.URL}
 	c, err := NewFromConfig(cfg, nil)
 	if err != nil {

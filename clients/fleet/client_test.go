@@ -2,15 +2,12 @@ package fleet
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -663,19 +660,7 @@ func TestBrands(t *testing.T) {
 
 func TestNewFromConfig(t *testing.T) {
 	f := newFakeHM(t)
-	dir := t.TempDir()
-	der, err := x509.MarshalPKCS8PrivateKey(f.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := json.Marshal(map[string]string{
-		"id": f.saID, "inserted_at": "2020-06-22T09:38:09",
-		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-	})
-	path := filepath.Join(dir, "service-account.json")
-	if err := os.WriteFile(path, sa, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := f.keyFile("service-account.json", map[string]string{"inserted_at": "2020-06-22T09:38:09"})
 	c, err := NewFromConfig(&config.Fleet{BaseURL: f.srv.URL, ServiceAccount: path, JWTVersion: 1}, nil)
 	if err != nil {
 		t.Fatal(err)

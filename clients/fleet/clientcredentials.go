@@ -55,21 +55,28 @@ func (s *clientCredentials) fetch(ctx context.Context, sent time.Time) (Token, e
 	if s.id == "" || s.secret == "" {
 		return Token{}, fmt.Errorf("%s: client id or secret is empty", op)
 	}
-	resp, err := s.hc.Do(ctx, httpapi.Request{
-		Method: http.MethodPost, URL: s.url, Body: s.form(),
-		ContentType: "application/x-www-form-urlencoded",
-	})
+	resp, err := postToken(ctx, s.hc, s.url, s.form(), "application/x-www-form-urlencoded", s.secret)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
-		return Token{}, fmt.Errorf("%s: %w", op, responseError(resp, s.secret))
 	}
 	t, err := accessToken(resp, sent)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return t, nil
+}
+
+// postToken sends a token request and turns any answer but 200/201 into
+// an error with secret scrubbed from it.
+func postToken(ctx context.Context, hc *httpapi.Client, url string, body []byte, contentType, secret string) (*httpapi.Response, error) {
+	resp, err := hc.Do(ctx, httpapi.Request{Method: http.MethodPost, URL: url, Body: body, ContentType: contentType})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
+		return nil, responseError(resp, secret)
+	}
+	return resp, nil
 }
 
 // accessToken reads a 200/201 answer of /access_tokens: {access_token,
@@ -142,12 +149,9 @@ func (s *clientAssertion) fetch(ctx context.Context, sent time.Time) (Token, err
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
-	resp, err := s.hc.Do(ctx, httpapi.Request{Method: http.MethodPost, URL: s.url, Body: body, ContentType: "application/json"})
+	resp, err := postToken(ctx, s.hc, s.url, body, "application/json", assertion)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
-		return Token{}, fmt.Errorf("%s: %w", op, responseError(resp, assertion))
 	}
 	t, err := accessToken(resp, sent)
 	if err != nil {

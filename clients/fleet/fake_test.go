@@ -13,6 +13,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -226,6 +228,26 @@ func (f *fakeHM) serveClientAssertion(w http.ResponseWriter, r *http.Request, bo
 	f.tokens[tok] = time.Now().Add(f.ttl)
 	f.mu.Unlock()
 	writeJSON(w, 200, fmt.Sprintf(`{"access_token":%q,"expires_in":%d,"token_type":"bearer","scope":"fleet:clearance"}`, tok, int(f.ttl.Seconds())))
+}
+
+// keyFile writes the fake's key as the console hands it out ({"id",
+// "private_key"} and extra fields), 0600, and returns its path.
+func (f *fakeHM) keyFile(name string, extra map[string]string) string {
+	f.t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(f.key)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	fields := map[string]string{"id": f.saID, "private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	data, _ := json.Marshal(fields)
+	path := filepath.Join(f.t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	return path
 }
 
 // oauthKey is the fake's key as the OAuth2 private key of testClientID.

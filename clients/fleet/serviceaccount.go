@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -104,12 +103,9 @@ func (s *serviceAccount) fetch(ctx context.Context, sent time.Time) (Token, erro
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
-	resp, err := s.hc.Do(ctx, httpapi.Request{Method: http.MethodPost, URL: s.url, Body: body, ContentType: "application/json"})
+	resp, err := postToken(ctx, s.hc, s.url, body, "application/json", assertion)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if resp.Status != http.StatusCreated && resp.Status != http.StatusOK {
-		return Token{}, fmt.Errorf("%s: %w", op, responseError(resp, assertion))
 	}
 	var r authTokenResponse
 	if err := json.Unmarshal(resp.Body, &r); err != nil || r.AuthToken == "" {
