@@ -55,11 +55,7 @@ func (s *clientCredentials) fetch(ctx context.Context, sent time.Time) (Token, e
 	if s.id == "" || s.secret == "" {
 		return Token{}, fmt.Errorf("%s: client id or secret is empty", op)
 	}
-	resp, err := postToken(ctx, s.hc, s.url, s.form(), "application/x-www-form-urlencoded", s.secret)
-	if err != nil {
-		return Token{}, fmt.Errorf("%s: %w", op, err)
-	}
-	t, err := accessToken(resp, sent)
+	t, err := requestAccessToken(ctx, s.hc, s.url, s.form(), "application/x-www-form-urlencoded", s.secret, sent)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -79,9 +75,13 @@ func postToken(ctx context.Context, hc *httpapi.Client, url string, body []byte,
 	return resp, nil
 }
 
-// accessToken reads a 200/201 answer of /access_tokens: {access_token,
-// expires_in, token_type}, anchored at sent.
-func accessToken(resp *httpapi.Response, sent time.Time) (Token, error) {
+// requestAccessToken posts a request to /access_tokens and reads the answer:
+// {access_token, expires_in, token_type}, anchored at sent.
+func requestAccessToken(ctx context.Context, hc *httpapi.Client, url string, body []byte, contentType, secret string, sent time.Time) (Token, error) {
+	resp, err := postToken(ctx, hc, url, body, contentType, secret)
+	if err != nil {
+		return Token{}, err
+	}
 	var r accessTokenResponse
 	if err := json.Unmarshal(resp.Body, &r); err != nil || r.AccessToken == "" {
 		return Token{}, httpapi.Unexpected(resp)
@@ -149,11 +149,7 @@ func (s *clientAssertion) fetch(ctx context.Context, sent time.Time) (Token, err
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
-	resp, err := postToken(ctx, s.hc, s.url, body, "application/json", assertion)
-	if err != nil {
-		return Token{}, fmt.Errorf("%s: %w", op, err)
-	}
-	t, err := accessToken(resp, sent)
+	t, err := requestAccessToken(ctx, s.hc, s.url, body, "application/json", assertion, sent)
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: %w", op, err)
 	}
