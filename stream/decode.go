@@ -183,9 +183,7 @@ func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
 					return nil, malformed("payload is not valid JSON")
 				}
 			default:
-				if _, ok := it.value(); !ok {
-					break
-				}
+				it.value() // a grammar error leaves it bad: finish reports it
 			}
 			e.data = payload[start:it.i]
 			continue
@@ -236,7 +234,14 @@ func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
 		return nil, malformed("vin in the payload differs from the topic")
 	}
 
-	d.msgs = append(d.msgs, Message{
+	if e.walked {
+		// The payload named version 2 before its data and 1 after it: the
+		// data was walked as V2 for nothing; read it as V1 now.
+		d.skipped = 0
+		c, _ := iterObject(e.data)
+		walkData(&c, capWire, propWire, prop, &e.pv)
+	}
+	d.msgs = append(d.msgs[:0], Message{
 		Topic:      topicName,
 		Version:    1,
 		Vehicle:    termsafe.String(t.vehicle),

@@ -224,3 +224,14 @@ func TestV2KeyOrder(t *testing.T) {
 		t.Errorf("key order changed the updates:\n%s\n---\n%s", strings.Join(got[0], "\n"), strings.Join(got[1], "\n"))
 	}
 }
+
+// A payload that names its version twice is read as the last one says;
+// nothing of the other reading is left behind.
+func TestVersionNamedTwice(t *testing.T) {
+	payload := `{"version":2,"vin":"WBA12345678901234","data":{"diagnostics":{"odometer":{"data":1},"speed":[{"data":2}],"x":5}},"version":1}`
+	d := newDecoder("")
+	msgs, err := d.decode(topicFor("WBA12345678901234", "diagnostics", "odometer"), []byte(payload))
+	if err != nil || len(msgs) != 1 || msgs[0].Version != 1 || string(msgs[0].Data) != "1" || d.skipped != 0 {
+		t.Errorf("%+v %v skipped %d", msgs, err, d.skipped)
+	}
+}
