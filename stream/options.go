@@ -15,10 +15,8 @@ type Options struct {
 	CertFile string // client certificate (PEM)
 	KeyFile  string // its key (PEM)
 	// ClientID identifies the persistent session; empty: DefaultClientID("").
-	ClientID string
-	// Topics are the subscription filters, all in one SUBSCRIBE, e.g.
-	// live/level13/{app_id}/# and /live/level13/{app_id}/#.
-	Topics        []string
+	ClientID      string
+	Topics        []string // subscription filters, one SUBSCRIBE: e.g. live/level13/{app_id}/# and /live/level13/{app_id}/#
 	QoS           byte
 	Pseudonymized string // "true" | "false" | "auto" (default)
 	Logger        *slog.Logger
