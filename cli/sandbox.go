@@ -67,7 +67,7 @@ Ctrl-C stops it.
 	f.StringVar(&o.Dir, "dir", "", "directory for config.toml and credentials (required)")
 	f.StringVar(&o.HTTPAddr, "http", "127.0.0.1:0", "HTTP listen address (loopback)")
 	f.StringVar(&o.MQTTAddr, "mqtt", "127.0.0.1:0", "MQTT (TLS) listen address (loopback)")
-	f.IntVar(&o.Vehicles, "vehicles", 0, "fleet size (default: a dozen vehicles in every clearance state)")
+	f.IntVar(&o.Vehicles, "vehicles", 0, "fleet size (default: sixteen vehicles in every clearance state)")
 	f.Float64Var(&o.Rate, "rate", 0, "telemetry messages per second in all (default: about 1 per approved vehicle)")
 	f.BoolVar(&o.Pseudonymized, "pseudonymized", false, "publish telemetry under pseudonyms instead of VINs")
 	f.BoolVar(&o.MQTTV2, "mqtt-v2", false, "publish High Mobility's MQTT V2 (one topic live/level13/{app_id}, several capabilities a message) instead of V1")

@@ -11,11 +11,13 @@ import (
 // (North American ones with correct check digits, some European ones with
 // check digits that do not match, which is legal there) and changelogs.
 //
-// Two vehicles change on their own: the renault is pending and is approved
-// after TransitionDelay, the jeep finishes revoking after a minute and the
-// opel finishes canceling after two. The sandbox-brand vehicle is document
-// 000's own example (its VIN has an O, as High Mobility's emulator VINs may)
-// and stays pending.
+// Three vehicles change on their own: the renault is pending and is
+// approved after TransitionDelay, the jeep finishes revoking after a minute
+// and the opel finishes canceling after two. The sandbox-brand vehicle is
+// document 000's own example (its VIN has an O, as High Mobility's emulator
+// VINs may) and stays pending, as do a volkswagen and a skoda whose OEM
+// activation takes days: those two can be canceled (their brands can), the
+// renault and the sandbox one cannot (422).
 func DefaultFleet(now time.Time) []Vehicle {
 	ago := func(d time.Duration) time.Time { return now.Add(-d).Truncate(time.Second) }
 	const day = 24 * time.Hour
@@ -39,6 +41,12 @@ func DefaultFleet(now time.Time) []Vehicle {
 		}},
 		{VIN: "1HMSJBPPO6X2VVVP5", Brand: "sandbox", Status: StatusPending, Settle: -1, Changelog: []Change{
 			{Timestamp: ago(3 * day), Status: StatusPending},
+		}},
+		{VIN: "WVWZZZAUZLW912345", Brand: "volkswagen", Status: StatusPending, Settle: -1, Tags: depot("Porto"), Changelog: []Change{
+			{Timestamp: ago(2*day + 3*time.Hour), Status: StatusPending},
+		}},
+		{VIN: "TMBJB7NS0L8512345", Brand: "skoda", Status: StatusPending, Settle: -1, Changelog: []Change{
+			{Timestamp: ago(26 * time.Hour), Status: StatusPending},
 		}},
 		{VIN: "1C4RJFAG0FC625797", Brand: "jeep", Status: StatusRevoking, Settle: time.Minute, Changelog: []Change{
 			{Timestamp: ago(60 * day), Status: StatusPending},
