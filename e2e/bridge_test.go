@@ -40,7 +40,7 @@ type subscriber struct {
 
 func startSubscriber(t *testing.T, broker, appID, clientID string) *subscriber {
 	t.Helper()
-	tc := &config.Telemetry{Broker: broker, AppID: appID, Topic: "/live/level13/{app_id}/#", QoS: 1, ClientID: clientID, Pseudonymized: config.PseudoAuto}
+	tc := &config.Telemetry{Broker: broker, AppID: appID, Topics: []string{"/live/level13/{app_id}/#"}, QoS: 1, ClientID: clientID, Pseudonymized: config.PseudoAuto}
 	s := &subscriber{record: filepath.Join(t.TempDir(), clientID+".ndjson")}
 	s.p = stream.NewPipeline(stream.PipelineOptions{MQTT: stream.OptionsFromConfig(tc, ""), Record: s.record})
 	ctx, cancel := context.WithCancel(context.Background())
