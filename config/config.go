@@ -165,8 +165,10 @@ func (t *Telemetry) TLS() bool {
 // Commands is the [commands] section: mobway remote commands.
 type Commands struct {
 	BaseURL        string
-	TokenFile      string // absolute path
-	SignSecretFile string // absolute path
+	TokenFile      string   // absolute path
+	SignSecretFile string   // absolute path
+	Approval       []string // commands a second operator must approve (see CommandPolicy)
+	Confirm        []string // commands that need a y/n confirmation
 }
 
 // Token returns $FLEETDECK_COMMANDS_TOKEN, else the content of TokenFile (0600).
@@ -434,6 +436,8 @@ func (c *Config) Validate() error {
 		}
 		check("commands.token_file", checkAbs(cm.TokenFile))
 		check("commands.sign_secret_file", checkAbs(cm.SignSecretFile))
+		check("commands.approval", checkCommandList(cm.Approval))
+		check("commands.confirm", checkCommandList(cm.Confirm))
 	}
 	if p := c.Platform; p != nil {
 		if p.BaseURL == "" {

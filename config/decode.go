@@ -49,9 +49,11 @@ type rawTelemetry struct {
 }
 
 type rawCommands struct {
-	BaseURL        restURL    `toml:"base_url"`
-	TokenFile      tomlString `toml:"token_file"`
-	SignSecretFile tomlString `toml:"sign_secret_file"`
+	BaseURL        restURL     `toml:"base_url"`
+	TokenFile      tomlString  `toml:"token_file"`
+	SignSecretFile tomlString  `toml:"sign_secret_file"`
+	Approval       commandList `toml:"approval"`
+	Confirm        commandList `toml:"confirm"`
 }
 
 type rawPlatform struct {

@@ -34,6 +34,8 @@ pseudonymized = "auto"           # true | false | "auto" (auto: a vin field that
 base_url = "https://api.mobway.cloud"
 token_file = "commands.token"              # or FLEETDECK_COMMANDS_TOKEN
 sign_secret_file = "commands.secret"       # or FLEETDECK_COMMANDS_SIGN_SECRET
+# approval = ["disable_ignition"]  # four eyes: a second operator approves these before the code is requested
+# confirm = ["unlock_door"]        # a y/n confirmation, with the vehicle's facts, before these are sent
 
 [platform]                       # MRV API (document 003)
 base_url = "https://mrv-gateway.prod.hummingbirdtech.com/v1"

@@ -229,6 +229,8 @@ func build(raw *rawFile, file string) *Config {
 			BaseURL:        string(c.BaseURL),
 			TokenFile:      rel(c.TokenFile),
 			SignSecretFile: rel(c.SignSecretFile),
+			Approval:       []string(c.Approval),
+			Confirm:        []string(c.Confirm),
 		}
 	}
 	if p := raw.Platform; p != nil {

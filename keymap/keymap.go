@@ -24,6 +24,8 @@ const (
 	ScopeTelemetry
 	ScopeCommands
 	ScopeDialog
+	// ScopeApprovals is the list of approval requests (four eyes).
+	ScopeApprovals
 
 	scopePanes = ScopeClearance | ScopeTelemetry | ScopeCommands
 )
@@ -41,6 +43,8 @@ type KeyMap struct {
 	Pause                                      key.Binding
 	Send                                       key.Binding
 	Confirm                                    key.Binding
+	// The approval requests and immobilised vehicles (four eyes).
+	Approvals, Approve, Reject, Withdraw key.Binding
 }
 
 type action struct {
@@ -59,8 +63,8 @@ var actions = []action{
 	{"pane_clearance", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneClearance }},
 	{"pane_telemetry", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneTelemetry }},
 	{"pane_commands", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneCommands }},
-	{"up", scopePanes, func(k *KeyMap) *key.Binding { return &k.Up }},
-	{"down", scopePanes, func(k *KeyMap) *key.Binding { return &k.Down }},
+	{"up", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Up }},
+	{"down", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Down }},
 	{"page_up", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageUp }},
 	{"page_down", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageDown }},
 	{"top", scopePanes, func(k *KeyMap) *key.Binding { return &k.Top }},
@@ -68,8 +72,8 @@ var actions = []action{
 	{"left", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Left }},
 	{"right", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Right }},
 	{"filter", scopePanes, func(k *KeyMap) *key.Binding { return &k.Filter }},
-	{"back", scopePanes, func(k *KeyMap) *key.Binding { return &k.Back }},
-	{"open", ScopeClearance | ScopeTelemetry, func(k *KeyMap) *key.Binding { return &k.Open }},
+	{"back", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Back }},
+	{"open", ScopeClearance | ScopeTelemetry | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Open }},
 	{"sort", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Sort }},
 	{"sort_reverse", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.SortReverse }},
 	{"refresh", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Refresh }},
@@ -79,6 +83,10 @@ var actions = []action{
 	{"pause", ScopeTelemetry, func(k *KeyMap) *key.Binding { return &k.Pause }},
 	{"send", ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Send }},
 	{"confirm", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Confirm }},
+	{"approvals", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Approvals }},
+	{"approve", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Approve }},
+	{"reject", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Reject }},
+	{"withdraw", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Withdraw }},
 }
 
 // Default returns the built-in bindings: arrows and vim keys for movement.
@@ -114,6 +122,10 @@ func Default() *KeyMap {
 		Pause:         b("pause view", "p"),
 		Send:          b("send", "enter"),
 		Confirm:       b("confirm", "y"),
+		Approvals:     b("approvals", "A"),
+		Approve:       b("approve", "y"),
+		Reject:        b("reject", "n"),
+		Withdraw:      b("withdraw", "w"),
 	}
 }
 

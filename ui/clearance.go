@@ -545,9 +545,12 @@ func (m *Clearance) rowLine(l clearLayout, vi int) string {
 	default:
 		b.WriteString(" ")
 	}
-	if changed {
+	switch _, immobilised := m.c.immob.get(r.v.VIN); {
+	case immobilised:
+		b.WriteString(immobilisedMark)
+	case changed:
 		b.WriteString("•")
-	} else {
+	default:
 		b.WriteString(" ")
 	}
 	b.WriteString(pad(r.v.VIN, l.vin))

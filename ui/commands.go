@@ -8,9 +8,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -80,12 +82,18 @@ type Commands struct {
 	pollFirst, pollMax time.Duration
 
 	journal *journal // nil: no audit journal
+
+	// The send flow's policy and services (sendflow.go).
+	policy    config.CommandPolicy
+	approvals ApprovalService // nil: no approval desk
+	codes     *commands.CodeBook
+	queue     []sendRequest
 }
 
 func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
 	names := append(append([]string{}, commands.KnownCommands...), otherChoice)
 	m := &Commands{
-		c: c, svc: svc, names: names,
+		c: c, svc: svc, names: names, codes: &commands.CodeBook{},
 		filter:    newFilter(c, "filter VINs", 32, c.Keys.Send),
 		pollFirst: defaultPollFirst, pollMax: defaultPollMax,
 	}
@@ -112,6 +120,16 @@ func (m *Commands) loadJournal() tea.Cmd {
 		return nil
 	}
 	return m.journal.load()
+}
+
+// journalWritten is loadJournal after this console wrote to the journal:
+// the root looks again too (a command that ended may have immobilised a
+// vehicle or freed one).
+func (m *Commands) journalWritten() tea.Cmd {
+	if m.journal == nil {
+		return nil
+	}
+	return tea.Batch(m.journal.load(), touchJournal())
 }
 
 func (m *Commands) SetSize(w, h int) {
@@ -176,7 +194,7 @@ func (m *Commands) nextSeq() uint64 { m.seq++; return m.seq }
 // inFlight reports whether anything is being sent or followed: only then
 // does the spinner tick.
 func (m *Commands) inFlight() bool {
-	if m.flow != nil && (m.flow.phase == flowSending || m.flow.phase == flowSendingCode) {
+	if m.flow != nil && (m.flow.phase == flowSending || m.flow.phase == flowSendingCode || m.flow.phase == flowRequesting) {
 		return true
 	}
 	for _, h := range m.history {
@@ -199,7 +217,7 @@ func (m *Commands) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case envelope:
 		cmd := m.handle(msg)
-		return m, tea.Batch(cmd, m.startSpinner())
+		return m, tea.Batch(cmd, m.nextQueued(), m.startSpinner())
 	case spinner.TickMsg:
 		if !m.inFlight() {
 			m.spinning = false
@@ -210,7 +228,7 @@ func (m *Commands) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case tea.KeyMsg:
 		cmd := m.key(msg)
-		return m, tea.Batch(cmd, m.startSpinner())
+		return m, tea.Batch(cmd, m.nextQueued(), m.startSpinner())
 	case tea.MouseMsg:
 		m.mouse(msg)
 		return m, nil
@@ -230,15 +248,19 @@ func (m *Commands) handle(env envelope) tea.Cmd {
 		return m.journal.update(env)
 	}
 	switch msg := env.msg.(type) {
+	case sendRequest:
+		return m.startFlow(msg)
+	case approvalRequested:
+		return m.approvalDone(env.seq, msg)
 	case sendResult:
 		// The journal has just recorded this answer.
-		return tea.Batch(m.sent(env.seq, msg), m.loadJournal())
+		return tea.Batch(m.sent(env.seq, msg), m.journalWritten())
 	case statusPoll:
 		return m.poll(msg.key)
 	case statusResult:
 		cmd := m.polled(msg)
 		if e := m.entry(msg.key); e != nil && e.done {
-			cmd = tea.Batch(cmd, m.loadJournal())
+			cmd = tea.Batch(cmd, m.journalWritten())
 		}
 		return cmd
 	}
@@ -380,15 +402,19 @@ func (m *Commands) pickers() []string {
 	for i := 0; i < m.lay.listRows; i++ {
 		left, right := strings.Repeat(" ", lw), strings.Repeat(" ", rw)
 		if vi := vs + i; vi < ve {
-			label := m.typedVIN
+			label, v := m.typedVIN, m.typedVIN
 			if idx := m.vview[vi]; idx >= 0 {
-				label = m.vehicles[idx].VIN + " " + st.Dim.Render(m.vehicles[idx].Brand)
+				v = m.vehicles[idx].VIN
+				label = v + " " + st.Dim.Render(m.vehicles[idx].Brand)
 			} else if label == "" {
 				label = st.Dim.Render("other VIN…")
 			} else {
 				label += " " + st.Dim.Render("(typed)")
 			}
 			left = m.pickRow(label, vi == m.vwin.cursor, m.col == 0, lw)
+			if _, ok := m.c.immob.get(v); ok && v != "" {
+				left = m.pickRow(immobilisedMark+label, vi == m.vwin.cursor, m.col == 0, lw)
+			}
 		}
 		if ci := cs + i; ci < ce {
 			label := m.names[ci]
@@ -405,10 +431,15 @@ func (m *Commands) pickers() []string {
 	return out
 }
 
+// pickRow draws a picker row; a label that starts with the immobilised
+// mark puts it in the marker's second cell.
 func (m *Commands) pickRow(label string, selected, focused bool, w int) string {
 	marker := "  "
 	if selected {
 		marker = "▸ "
+	}
+	if rest, ok := strings.CutPrefix(label, immobilisedMark); ok {
+		marker, label = immobilisedMarker(selected), rest
 	}
 	line := pad(marker+label, w)
 	if selected && focused {
@@ -436,9 +467,11 @@ func (m *Commands) flowView(h int) []string {
 			out = append(out, m.spin.View()+" sending "+title)
 		case flowSendingCode:
 			out = append(out, m.spin.View()+" sending "+title+" with the code")
-		case flowConfirm:
-			// The code prompt stands here while it is open.
+		case flowConfirm, flowPreparing:
+			// The modal asks; this says where the flow stands under it.
 			out = append(out, st.Notice.Render("Confirmation required: ")+title)
+		case flowRequesting:
+			out = append(out, m.spin.View()+" asking for approval: "+title)
 		case flowFollowing:
 			s := "Pending"
 			if f.entry != nil {
@@ -452,15 +485,40 @@ func (m *Commands) flowView(h int) []string {
 			out = append(out, st.Warning.Render(truncate(f.note, w)))
 		}
 	}
+	// A reminder under whatever the flow says: the selected vehicle is
+	// immobilised until an enable_ignition succeeds on it.
+	if v := m.selectedVIN(); v != "" && len(out) < h {
+		if im, ok := m.c.immob.get(v); ok {
+			text := immobilisedMark + " " + termsafe.String(v) + " immobilised " + age(m.c.Now(), im.since)
+			if im.by != "" {
+				text += " by " + termsafe.String(im.by)
+			}
+			if im.reason != "" {
+				text += ": " + termsafe.String(im.reason)
+			}
+			text += " · enable_ignition re-enables it"
+			out = append(out, st.Error.Render(truncate(text, w)))
+		}
+	}
 	return fitLines(out, h)
 }
 
 func (m *Commands) doneView(f *cmdFlow) []string {
 	st := m.c.Styles
 	title := st.Bold.Render(termsafe.String(f.command)) + " → " + termsafe.String(f.vin)
+	if f.requested != 0 {
+		var out []string
+		for _, l := range wrapText(requestedText(f, keyName(m.c.Keys.Approvals)), m.w, 3) {
+			out = append(out, st.Notice.Render(l))
+		}
+		return out
+	}
 	if f.entry == nil {
 		if f.command == "" {
 			return []string{st.Error.Render(f.errText)}
+		}
+		if f.aborted {
+			return []string{st.Dim.Render("⊘ ") + title + " " + st.Dim.Render("aborted"), "  " + st.Dim.Render(truncate(f.errText, m.w-2))}
 		}
 		out := []string{st.Error.Render("✗ ") + title + " " + st.Error.Render("failed")}
 		for _, l := range wrapText(f.errText, m.w-2, 2) {
@@ -543,7 +601,13 @@ func (m *Commands) historyView(h int) []string {
 			b.WriteString(" ")
 			b.WriteString(st.Dim.Render("→ " + ended))
 		}
-		out = append(out, b.String())
+		line := b.String()
+		if e.reason != "" {
+			if room := m.w - ansi.StringWidth(line) - 3; room >= 8 {
+				line += "  " + st.Dim.Render(truncate("why: "+e.reason, room))
+			}
+		}
+		out = append(out, line)
 	}
 	return out
 }

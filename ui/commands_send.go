@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 	"github.com/fleetdeck/fleetdeck/vin"
@@ -26,6 +27,8 @@ const (
 	flowSendingCode                  // second step in flight
 	flowFollowing                    // registered: polling its status
 	flowDone                         // ended: success, error, or refused
+	flowPreparing                    // the modal asks for a confirmation or a reason
+	flowRequesting                   // the approval request is being written
 )
 
 // Polling of a registered command: the first look soon, then backing off.
@@ -64,6 +67,7 @@ type sentCommand struct {
 	polls, fails int
 	done         bool
 	note         string
+	reason       string // disable_ignition: why, as the operator gave it
 }
 
 type cmdFlow struct {
@@ -74,16 +78,42 @@ type cmdFlow struct {
 	entry        *sentCommand
 	errText      string
 	hint         string
+
+	// What the policy asked and the operator gave (sendflow.go).
+	confirmed  bool
+	reason     string
+	request    int64  // the approved request this carries out
+	approvedBy string // who approved it, as the modal shows it
+	requested  int64  // the approval request this flow wrote
+	// The code step: what the platform issued and when, what was typed
+	// (kept while the moving-vehicle check asks for the VIN), what the
+	// operator was shown when confirming, and why the code was asked for
+	// again.
+	conf    *commands.Confirmation
+	issued  time.Time
+	typed   string
+	shown   string
+	restart string
+	modal   *sendModal // nil: no modal open
+	aborted bool       // the operator gave up before anything ran
 }
 
-// busy reports whether a call of the flow is in flight or it waits for a
-// code: a second send must wait.
+// busy reports whether the flow needs the operator or the network: a
+// second send waits in the queue.
 func (f *cmdFlow) busy() bool {
-	return f != nil && (f.phase == flowSending || f.phase == flowSendingCode || f.phase == flowConfirm)
+	if f == nil {
+		return false
+	}
+	switch f.phase {
+	case flowSending, flowSendingCode, flowConfirm, flowPreparing, flowRequesting:
+		return true
+	}
+	return false
 }
 
 // send starts the selected command on the selected vehicle, asking first
-// for whatever is missing (a typed VIN, a command name).
+// for whatever is missing (a typed VIN, a command name); the send flow
+// (sendflow.go) takes it from there.
 func (m *Commands) send() tea.Cmd {
 	if m.c.ReadOnly {
 		m.flow = &cmdFlow{phase: flowDone, errText: "read-only session: sending commands is disabled"}
@@ -100,8 +130,7 @@ func (m *Commands) send() tea.Cmd {
 	if c == "" {
 		return m.prompts.open(m.commandPrompt())
 	}
-	m.flow = &cmdFlow{vin: v, command: c}
-	return m.sendStep(m.flow, 1, "")
+	return m.startFlow(sendRequest{vin: v, command: c})
 }
 
 // vinPrompt asks for a VIN that is not in the approved list.
@@ -138,41 +167,6 @@ func (m *Commands) commandPrompt() *prompt {
 	})
 }
 
-// codePrompt asks for the confirmation code of an ignition command; the
-// platform's message and code stand above the input, and the code is never
-// pre-filled: the operator types it.
-func (m *Commands) codePrompt(f *cmdFlow, conf commands.Confirmation) *prompt {
-	st, k := m.c.Styles, m.c.Keys
-	note := f.note
-	f.note = "" // the prompt shows it now, until the next key
-	return newPrompt(m.c, promptSpec{
-		label: "code: ", placeholder: "6 digits", limit: 6, indent: "  ", note: note,
-		head: func(w int) []string {
-			title := st.Bold.Render(termsafe.String(f.command)) + " → " + termsafe.String(f.vin)
-			out := []string{st.Notice.Render("Confirmation required: ") + title}
-			for _, l := range wrapText(termsafe.String(conf.Message), w-2, 2) {
-				out = append(out, "  "+l)
-			}
-			return append(out, "  code from the platform: "+st.Code.Render(termsafe.String(conf.Code))+
-				st.Dim.Render("  — type it below to confirm, "+keyName(k.Back)+" aborts"))
-		},
-		allow: func(r rune) bool { return r >= '0' && r <= '9' },
-		accept: func(code string) (tea.Cmd, string) {
-			if !commands.ValidCode(code) {
-				return nil, "type all 6 digits of the code"
-			}
-			return m.sendStep(f, 2, code), ""
-		},
-		cancel: func() tea.Cmd {
-			// Abort the two-step flow: nothing was executed.
-			f.phase = flowDone
-			f.errText, f.hint, f.note = "aborted: nothing was sent to the vehicle", "", ""
-			return nil
-		},
-		acceptHelp: "send with the code", cancelHelp: "abort",
-	})
-}
-
 // sendStep sends step one (code "") or step two of f.
 func (m *Commands) sendStep(f *cmdFlow, step int, code string) tea.Cmd {
 	f.seq = m.nextSeq()
@@ -181,8 +175,12 @@ func (m *Commands) sendStep(f *cmdFlow, step int, code string) tea.Cmd {
 		f.phase = flowSendingCode
 	}
 	svc, vinS, cmdS := m.svc, f.vin, f.command
+	note := f.noteFor(step)
 	m.c.Logger.Info("command send", "vin", vinS, "command", cmdS, "step", step)
 	return m.c.call(paneCommands, f.seq, commandTimeout, func(ctx context.Context) tea.Msg {
+		if !note.IsZero() {
+			ctx = audit.WithNote(ctx, note)
+		}
 		res, err := svc.Send(ctx, vinS, cmdS, code)
 		return sendResult{vin: vinS, command: cmdS, step: step, res: res, err: err}
 	})
@@ -197,11 +195,13 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 		}
 		f := m.flow
 		if r.step == 2 && commands.RestartsFlow(r.err) {
-			// The code was wrong or spent: say so, and ask for a new one.
-			f.note = "✗ " + restartReason(r.err) + " — new code requested, type it"
-			return tea.Batch(report, m.sendStep(f, 1, ""))
+			// The code was wrong, spent, expired or another vehicle's: say
+			// which, and ask for a new one (document 002: restart the flow).
+			why := m.codes.Explain(f.vin, f.command, f.typed, r.err, m.c.Now())
+			return tea.Batch(report, m.restartCode(f, why))
 		}
 		f.phase = flowDone
+		report = tea.Batch(report, m.closeFlowModal(f))
 		f.errText = errorText(r.err)
 		var de *commands.DetailError
 		if errors.As(r.err, &de) {
@@ -217,17 +217,19 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 	if c := r.res.Command; c != nil {
 		e := m.record(r, *c)
 		if current {
-			m.flow.entry = e
-			m.flow.phase = flowFollowing
+			f := m.flow
+			e.reason = f.reason
+			f.entry = e
+			f.phase = flowFollowing
 			if e.done {
-				m.flow.phase = flowDone
+				f.phase = flowDone
 			}
+			ok = tea.Batch(ok, m.closeFlowModal(f))
 		}
 		return tea.Batch(ok, m.schedulePoll(e))
 	}
 	if conf := r.res.Confirmation; conf != nil && current {
-		m.flow.phase = flowConfirm
-		return tea.Batch(ok, m.prompts.open(m.codePrompt(m.flow, *conf)))
+		return tea.Batch(ok, m.codeIssued(m.flow, *conf))
 	}
 	return ok
 }
@@ -236,13 +238,6 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 // nil: it succeeded).
 func reportCommands(err error) tea.Cmd {
 	return reportProvider(providerCommands, err, errors.Is(err, commands.ErrUnauthorized))
-}
-
-func restartReason(err error) string {
-	if errors.Is(err, commands.ErrConfirmationUsed) {
-		return "code already used (Confirmation already used)"
-	}
-	return "code not accepted (Confirmation invalid)"
 }
 
 // record adds a registered command to the history.

@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
@@ -31,7 +32,18 @@ type Common struct {
 	Zone *time.Location
 	// timer replaces after in tests (nil: real timers).
 	timer func(d time.Duration, msg tea.Msg) tea.Cmd
+
+	// What every confirmation shows about a vehicle (facts.go): its
+	// clearance from the Clearance list, its live state from the feed, and
+	// whether it is immobilised. The root sets them; nil means unknown.
+	lookup func(vin string) (fleet.Vehicle, bool)
+	live   TelemetrySource
+	immob  *immobilisedSet
 }
+
+// Immobilised answers whether a vehicle is immobilised, for any view that
+// marks them (never nil once the console is built).
+func (c *Common) Immobilised() Immobilised { return c.immob }
 
 func (c *Common) zone() *time.Location {
 	if c.Zone == nil {
@@ -69,6 +81,9 @@ const (
 	paneCount
 	// paneModal addresses the console-wide overlay on top (its timers).
 	paneModal = paneCount
+	// paneRoot addresses the root itself: the journal watch, approval
+	// requests, immobilised vehicles.
+	paneRoot = paneModal + 1
 )
 
 func (p paneID) String() string {

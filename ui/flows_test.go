@@ -354,18 +354,19 @@ func TestIgnitionTwoStepWrongThenRightCode(t *testing.T) {
 	}
 	drive(t, m, keyMsg("enter"))
 	v := m.View()
-	mustContain(t, v, "Confirmation required", "enable_ignition → 1FTFW1ET5DFC10312",
-		"Atenção: o veículo será ligado. Confirme com o código.", "code from the platform: 123456")
+	mustContain(t, v, "enable_ignition — switch the ignition back on", "1FTFW1ET5DFC10312  ford · clearance approved",
+		"Atenção: o veículo será ligado. Confirme com o código.", "(no translation: this is the platform's message, in Portuguese)",
+		"Code      123456 · valid 2m00s")
 	if got := codeTyped(t, m); got != "" {
 		t.Fatalf("the code input must start empty, has %q", got)
 	}
-	if !m.commands.Capturing() {
+	if !m.modals.capturing() {
 		t.Fatal("the code input should have the keys")
 	}
 	typeText(t, m, "111111")
 	drive(t, m, keyMsg("enter"))
 	v = m.View()
-	mustContain(t, v, "✗ code not accepted (Confirmation invalid) — new code requested, type it", "code from the platform: 654321")
+	mustContain(t, v, "✗ that is not the code the platform issued for this vehicle. The platform", "issued a new code: type it.", "Code      654321")
 	if got := codeTyped(t, m); got != "" {
 		t.Fatalf("after a restart the input must be empty, has %q", got)
 	}
@@ -375,6 +376,9 @@ func TestIgnitionTwoStepWrongThenRightCode(t *testing.T) {
 		t.Fatalf("code input = %q", got)
 	}
 	drive(t, m, keyMsg("enter"))
+	if m.modals.active() {
+		t.Fatalf("the modal stays open after the command was accepted:\n%s", m.View())
+	}
 	v = m.View()
 	mustContain(t, v, "enable_ignition → 1FTFW1ET5DFC10312 Success", `{"ignition":"on"}`)
 	mustContain(t, v, "12:00:00  1FTFW1ET5DFC10312 enable_ignition  Success")
@@ -394,12 +398,12 @@ func TestIgnitionEscAborts(t *testing.T) {
 	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
 	typeText(t, m, "12")
 	drive(t, m, keyMsg("esc"))
-	mustContain(t, m.View(), "aborted: nothing was sent to the vehicle")
+	mustContain(t, m.View(), "⊘ enable_ignition → 1FTFW1ET5DFC10312 aborted", "the code was not sent, so nothing ran on the vehicle")
 	if n := len(e.cmds.calls()); n != 1 {
 		t.Fatalf("esc must not send step two (%d sends)", n)
 	}
-	if m.commands.Capturing() {
-		t.Fatal("esc should release the keys")
+	if m.modals.active() || m.commands.Capturing() {
+		t.Fatal("esc should close the modal and release the keys")
 	}
 }
 
@@ -635,17 +639,19 @@ func TestLateSendReplyDoesNotHijackTheFlow(t *testing.T) {
 	e := ignitionEnv()
 	m := started(t, e, 80, 24)
 	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
-	mustContain(t, m.View(), "code from the platform: 123456")
+	mustContain(t, m.View(), "Code      123456")
 	stale := m.commands.flow.seq - 1
 	drive(t, m, envelope{pane: paneCommands, seq: stale, msg: sendResult{vin: "WBA12345678901234", command: "lock_door", step: 1,
 		res: commands.SendResult{Confirmation: &commands.Confirmation{Code: "999999", Message: "velho"}}}})
 	v := m.View()
-	mustContain(t, v, "code from the platform: 123456")
+	mustContain(t, v, "Code      123456")
 	mustNotContain(t, v, "999999", "velho")
 	drive(t, m, envelope{pane: paneCommands, seq: stale, msg: sendResult{vin: "WBA12345678901234", command: "lock_door", step: 1,
 		res: commands.SendResult{Command: &commands.Command{ID: "late-1", Status: commands.StatusSuccess}}}})
 	v = m.View()
-	mustContain(t, v, "code from the platform: 123456", "WBA12345678901234 lock_door        Success")
+	mustContain(t, v, "Code      123456")
+	drive(t, m, keyMsg("esc"))
+	mustContain(t, m.View(), "WBA12345678901234 lock_door        Success")
 }
 
 func TestParseOdometerBounds(t *testing.T) {
@@ -667,12 +673,12 @@ func TestParseOdometerBounds(t *testing.T) {
 	}
 }
 
-// codeTyped is what the open code prompt holds.
+// codeTyped is what the open confirmation modal's input holds.
 func codeTyped(t *testing.T, m *Model) string {
 	t.Helper()
-	p, ok := m.commands.prompts.top().(*prompt)
+	md, ok := m.modals.top().(*sendModal)
 	if !ok {
-		t.Fatalf("no code prompt open:\n%s", m.View())
+		t.Fatalf("no confirmation modal open:\n%s", m.View())
 	}
-	return p.input.Value()
+	return md.input.Value()
 }

@@ -53,11 +53,19 @@ func finalView(t *testing.T, tm *teatest.TestModel) string {
 	return fm.View()
 }
 
+type step struct {
+	send tea.Msg
+	wait string // output to wait for after the message ("" = none)
+}
+
+// disableSteps picks disable_ignition for the first vehicle, gives a
+// reason and waits for the code.
+func disableSteps(keys func(string, ...string) []step) []step {
+	steps := keys("Why is this vehicle", "3", "right", "down", "down", "down", "down", "down", "enter")
+	return append(steps, keys("Type the code to confirm", "stolen vehicle, police report 2025-118", "enter")...)
+}
+
 func TestGolden(t *testing.T) {
-	type step struct {
-		send tea.Msg
-		wait string // output to wait for after the message ("" = none)
-	}
 	keys := func(wait string, ks ...string) []step {
 		var out []step
 		for _, k := range ks {
@@ -81,9 +89,15 @@ func TestGolden(t *testing.T) {
 		{"clearance_detail_80x24", 80, 24, newEnv, keys("Changelog", "down", "enter")},
 		{"revoke_dialog_80x24", 80, 24, newEnv, keys("data access stops", "d")},
 		{"help_80x24", 80, 24, newEnv, keys("Keys", "?")},
-		{"ignition_confirm_80x24", 80, 24, ignitionEnv, keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter")},
-		{"command_success_200x50", 200, 50, ignitionEnv, append(keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter"),
+		{"ignition_confirm_80x24", 80, 24, ignitionEnv, keys("Type the code to confirm", "3", "right", "down", "down", "down", "down", "enter")},
+		{"command_success_200x50", 200, 50, ignitionEnv, append(keys("Type the code to confirm", "3", "right", "down", "down", "down", "down", "enter"),
 			append(keys("654321", "1", "1", "1", "1", "1", "1", "enter"), keys("Success", "6", "5", "4", "3", "2", "1", "enter")...)...)},
+		// The disable_ignition modal with everything on it (issue 12): the
+		// VIN and the whole alert at every size, the reason, the live state.
+		{"ignition_modal_80x24", 80, 24, disableEnv, disableSteps(keys)},
+		{"ignition_modal_160x40", 160, 40, disableEnv, disableSteps(keys)},
+		{"ignition_modal_200x50", 200, 50, disableEnv, disableSteps(keys)},
+		{"ignition_moving_80x24", 80, 24, disableEnv, append(disableSteps(keys), keys("last 4 characters", "123456", "enter")...)},
 		// Every overlay kind at both sizes: confirm, form, message, code
 		// prompt, text prompt, detail.
 		{"revoke_dialog_200x50", 200, 50, newEnv, keys("data access stops", "d")},
@@ -91,7 +105,7 @@ func TestGolden(t *testing.T) {
 		{"add_form_200x50", 200, 50, newEnv, keys("17 characters; I, O and Q never appear", "a")},
 		{"eligibility_result_80x24", 80, 24, newEnv, append(keys("Eligibility check", "e"), keys("connectivity: activated", "enter", "enter")...)},
 		{"eligibility_result_200x50", 200, 50, newEnv, append(keys("Eligibility check", "e"), keys("connectivity: activated", "enter", "enter")...)},
-		{"ignition_confirm_200x50", 200, 50, ignitionEnv, keys("Confirmation required", "3", "right", "down", "down", "down", "down", "enter")},
+		{"ignition_confirm_200x50", 200, 50, ignitionEnv, keys("Type the code to confirm", "3", "right", "down", "down", "down", "down", "enter")},
 		{"vin_prompt_80x24", 80, 24, newEnv, keys("not in the approved list", "3", "G", "enter")},
 		{"vin_prompt_200x50", 200, 50, newEnv, keys("not in the approved list", "3", "G", "enter")},
 		{"clearance_detail_200x50", 200, 50, newEnv, keys("Changelog", "down", "enter")},

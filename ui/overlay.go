@@ -139,3 +139,25 @@ type openModalMsg struct{ ov overlay }
 func openModal(ov overlay) tea.Cmd {
 	return func() tea.Msg { return openModalMsg{ov: ov} }
 }
+
+// remove takes ov off the stack wherever it stands (a flow that ends while
+// something else is stacked above its modal).
+func (o *overlays) remove(ov overlay) {
+	for i := len(o.stack) - 1; i >= 0; i-- {
+		if o.stack[i] == ov {
+			o.stack = append(o.stack[:i], o.stack[i+1:]...)
+			return
+		}
+	}
+}
+
+// closeModalMsg asks the root to close a console-wide overlay that the
+// pane owning it has finished with.
+type closeModalMsg struct{ ov overlay }
+
+// closeModal is the command a pane returns to close its console-wide
+// overlay ov from outside (its flow ended on an answer from the network):
+// an overlay can only close itself from its own Update, which needs a key.
+func closeModal(ov overlay) tea.Cmd {
+	return func() tea.Msg { return closeModalMsg{ov: ov} }
+}

@@ -183,32 +183,33 @@ func TestDetailScrollIsClampedByTheKeys(t *testing.T) {
 	mustNotContain(t, v, "reason: step 00")
 }
 
-func TestCodePromptOverlay(t *testing.T) {
+// The code step is a console-wide modal: digits only, all six, back
+// aborts without sending step two.
+func TestCodeModalOverlay(t *testing.T) {
 	t.Parallel()
 	e := ignitionEnv()
-	p := commandsPane(t, e.cmds, nil)
-	drive(t, p, keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
-	pr := topIs[*prompt](t, &p.prompts)
-	mustContain(t, p.View(), "code from the platform: 123456", "code: ")
-	if got := helpKeys(p.ShortHelp()); got != "enter esc" {
-		t.Fatalf("prompt help = %q", got)
+	m := started(t, e, 80, 24)
+	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
+	md := topIs[*sendModal](t, &m.modals)
+	if got := helpKeys(md.ShortHelp()); got != "enter esc ↑/↓ pgup/pgdn" {
+		t.Fatalf("modal help = %q", got)
 	}
-	typeText(t, p, "1a2")
-	if pr.input.Value() != "12" {
-		t.Fatalf("letters must be dropped, got %q", pr.input.Value())
+	typeText(t, m, "1a2")
+	if md.input.Value() != "12" {
+		t.Fatalf("letters must be dropped, got %q", md.input.Value())
 	}
-	drive(t, p, keyMsg("enter"))
-	mustContain(t, p.View(), "type all 6 digits of the code")
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "type all 6 digits of the code")
 	if n := len(e.cmds.calls()); n != 1 {
 		t.Fatalf("a short code was sent (%d sends)", n)
 	}
-	typeText(t, p, "3")
-	mustNotContain(t, p.View(), "type all 6 digits")
-	drive(t, p, keyMsg("esc"))
-	if p.prompts.active() || p.flow.phase != flowDone {
+	typeText(t, m, "3")
+	mustNotContain(t, m.View(), "type all 6 digits")
+	drive(t, m, keyMsg("esc"))
+	if m.modals.active() || m.commands.flow.phase != flowDone {
 		t.Fatal("back should abort the flow")
 	}
-	mustContain(t, p.View(), "aborted: nothing was sent to the vehicle")
+	mustContain(t, m.View(), "the code was not sent, so nothing ran on the vehicle")
 	if n := len(e.cmds.calls()); n != 1 {
 		t.Fatalf("abort sent step two (%d sends)", n)
 	}

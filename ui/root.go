@@ -16,6 +16,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
@@ -33,6 +35,15 @@ type Options struct {
 	Telemetry TelemetrySource
 	Platform  PlatformStatus
 	Audit     AuditLog // nil: the Commands view shows no journal
+	// Approvals is this operator's approval desk (four eyes); nil: a
+	// command the policy lists for approval cannot be sent from here.
+	Approvals ApprovalService
+	// Policy is [commands] approval and confirm.
+	Policy config.CommandPolicy
+	// Codes remembers the ignition codes issued, to tell a wrong code from
+	// an expired one or another vehicle's; one per box (nil: the console
+	// keeps its own).
+	Codes *commands.CodeBook
 
 	PollInterval time.Duration // clearance list; default 10s, at least 2s (the API allows 60 calls a minute)
 	Keys         map[string][]string
@@ -126,6 +137,8 @@ type Model struct {
 	production bool
 	profile    string
 	approvedV  uint64
+
+	safety safety // approval requests and immobilised vehicles (watch.go)
 }
 
 // New builds the console. It fails only on a bad [keys] table.
@@ -165,8 +178,9 @@ func New(ctx context.Context, o Options) (*Model, error) {
 	m.telemetry = newTelemetry(c, orNil(o.Telemetry))
 	m.commands = newCommands(c, orNil(o.Commands), orNil(o.Audit))
 	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands}
+	m.wireSafety(o)
 	m.status = statusBar{
-		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production,
+		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production, immob: c.immob,
 		fleet: m.clearance.svc, platform: orNil(o.Platform), commands: m.commands.svc != nil,
 		user: o.User, role: o.Role,
 	}
@@ -191,6 +205,9 @@ func (m *Model) Init() tea.Cmd {
 	for _, p := range m.panes {
 		cmds = append(cmds, p.Init())
 	}
+	if w := m.safety.watch; w != nil {
+		cmds = append(cmds, m.safety.reload(m.c), w.next(), w.tick())
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -206,7 +223,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case clockMsg:
 		m.status.refresh()
-		return m, m.tick()
+		// The top console-wide overlay counts down with the clock.
+		return m, tea.Batch(m.tick(), m.modals.update(msg))
+	case closeModalMsg:
+		m.modals.remove(msg.ov)
+		return m, nil
 	case providerMsg:
 		m.status.provider(msg)
 		return m, nil
@@ -219,6 +240,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case envelope:
 		if msg.pane == paneModal {
 			return m, m.modals.update(msg)
+		}
+		if msg.pane == paneRoot {
+			return m, m.rootEnvelope(msg)
 		}
 		if msg.pane >= paneCount {
 			return m, nil
@@ -299,6 +323,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.PaneCommands):
 		m.focus = paneCommands
 		return nil
+	case key.Matches(msg, k.Approvals):
+		return m.openApprovals()
 	}
 	return m.update(m.focus, msg)
 }
@@ -435,7 +461,42 @@ func (m *Model) headerView(w int) string {
 		}
 		b.WriteByte(' ')
 	}
+	// Another operator waits for a second pair of eyes: say so on every
+	// screen, at the right of the tabs.
+	if n := m.safety.desk.waiting(); n > 0 {
+		badge := fmt.Sprintf(" ⚑ %d to approve (%s) ", n, keyName(m.c.Keys.Approvals))
+		if room := w - ansi.StringWidth(b.String()); room >= ansi.StringWidth(badge) {
+			return pad(b.String(), w-ansi.StringWidth(badge)) + st.Notice.Render(badge)
+		}
+		return truncate(b.String(), max(w-ansi.StringWidth(badge), 0)) + st.Notice.Render(truncate(badge, w))
+	}
 	return pad(b.String(), w)
+}
+
+// wireSafety builds what four eyes and the immobilised list need: the
+// policy and desk for the send flow, the vehicle lookups every
+// confirmation reads, and the journal watch.
+func (m *Model) wireSafety(o Options) {
+	c := m.c
+	c.lookup = m.clearance.find
+	c.live = m.telemetry.src
+	c.immob = &immobilisedSet{}
+	m.safety.immob = c.immob
+	m.commands.policy = o.Policy
+	if o.Codes != nil {
+		m.commands.codes = o.Codes
+	}
+	if svc := orNil(o.Approvals); svc != nil {
+		m.commands.approvals = svc
+		m.safety.desk = newApprovalDesk(c, svc)
+	}
+	log := orNil(o.Audit)
+	if src, ok := log.(ImmobilisedSource); ok {
+		m.safety.src = src
+	}
+	if log != nil || m.safety.desk != nil {
+		m.safety.watch = newWatch(c, log)
+	}
 }
 
 func (m *Model) bodyView() string {
@@ -496,7 +557,7 @@ func (m *Model) box(title string, focused bool, content string, w, h int) string
 
 func (m *Model) globalKeys() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.Quit}
+	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.Approvals, k.Quit}
 }
 
 func (m *Model) helpLine(w int) string {

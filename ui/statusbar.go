@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type statusBar struct {
 	commands bool
 	user     string // SSH sessions: who, and in which role
 	role     string
+	immob    *immobilisedSet
 
 	tokenUntil time.Time
 	mrv        platform.AuthState
@@ -107,6 +109,10 @@ func (s *statusBar) View(w int) string {
 	}
 	if who := s.who(); who != "" {
 		parts = append(parts, who)
+	}
+	if n := s.immob.count(); n > 0 {
+		// A reminder that outlives the flow: these need enable_ignition.
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%s %d immobilised", immobilisedMark, n)))
 	}
 	now := s.c.Now()
 	if s.fleet != nil {

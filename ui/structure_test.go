@@ -59,16 +59,16 @@ func TestRemappedKeysDriveTextEntry(t *testing.T) {
 	}
 	drive(t, m, tea.KeyMsg{Type: tea.KeyF5})
 	v := m.View()
-	mustContain(t, v, "code from the platform: 123456", "x aborts", "f5 send with the code", "x abort")
+	mustContain(t, v, "Code      123456", "f5 confirm with the code", "x abort")
 	typeText(t, m, "654321")
 	drive(t, m, keyMsg("enter"))
 	if n := len(e.cmds.calls()); n != 1 {
 		t.Fatalf("enter sent the code though send is f5 (%d sends)", n)
 	}
 	drive(t, m, keyMsg("x"))
-	mustContain(t, m.View(), "aborted: nothing was sent to the vehicle")
-	if m.commands.Capturing() {
-		t.Fatal("x (back) should close the code prompt")
+	mustContain(t, m.View(), "aborted", "the code was not sent")
+	if m.modals.active() {
+		t.Fatal("x (back) should close the code modal")
 	}
 }
 
@@ -171,12 +171,12 @@ func TestViewChangesNoState(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		before := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
-		for _, ov := range append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...) {
+		for _, ov := range append(append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...), m.modals.stack...) {
 			before = append(before, state(ov))
 		}
 		_ = m.View()
 		after := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
-		for _, ov := range append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...) {
+		for _, ov := range append(append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...), m.modals.stack...) {
 			after = append(after, state(ov))
 		}
 		for i := range before {
@@ -193,8 +193,12 @@ func TestViewChangesNoState(t *testing.T) {
 	drive(t, m, keyMsg("n"), keyMsg("esc"), keyMsg("a"))
 	check("form")
 	drive(t, m, keyMsg("esc"), keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
-	check("code prompt")
-	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24}, keyMsg("esc"), keyMsg("2"))
+	check("code modal")
+	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	check("code modal, resized")
+	drive(t, m, keyMsg("esc"), keyMsg("A"))
+	check("approvals")
+	drive(t, m, keyMsg("esc"), keyMsg("2"))
 	check("narrow telemetry")
 	drive(t, m, keyMsg("?"))
 	check("help")

@@ -316,6 +316,9 @@ func (m *Telemetry) View() string {
 		if sel {
 			marker = "▸ "
 		}
+		if _, ok := m.c.immob.get(v.ID); ok && !v.Pseudonym {
+			marker = immobilisedMarker(sel)
+		}
 		id, kind := vehicleLabel(v)
 		line := marker + pad(id, idW) + " " + pad(kind, kindW) + " " + pad(age(now, v.LastSeen), seenW) + " " + padLeft(fmt.Sprintf("%.1f", v.Rate), rateW)
 		switch {
@@ -406,6 +409,9 @@ func (m *Telemetry) selectedLine() string {
 		title = "─ ⧉ " + termsafe.String(m.selID) + " (pseudonym)"
 	}
 	title += fmt.Sprintf(" · %d properties ", len(m.props))
+	if im, ok := m.c.immob.get(m.selID); ok && (v == nil || !v.Pseudonym) {
+		title += "· " + immobilisedMark + " immobilised " + age(m.c.Now(), im.since) + " "
+	}
 	if m.focusProps {
 		return st.PaneTitleFocused.Render(rule(title, m.w))
 	}
