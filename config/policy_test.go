@@ -19,7 +19,7 @@ confirm = ["unlock_door", "lock_door", "open_trunk"]
 		t.Fatalf("policy %+v", p)
 	}
 	for _, tc := range []struct {
-		cmd                     string
+		cmd                   string
 		confirm, approve, why bool
 	}{
 		{"disable_ignition", false, true, true},

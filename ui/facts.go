@@ -29,15 +29,15 @@ type liveValue struct {
 // its clearance (from the Clearance list) and its live state (from the
 // feed). Every confirmation shows them, and the journal keeps what was shown.
 type vehicleFacts struct {
-	vin    string
-	listed bool // in the clearance list
-	brand  string
-	status fleet.Status
-	onFeed bool // the feed has data under this VIN
-	hasFeed bool // telemetry is configured at all
+	vin                       string
+	listed                    bool // in the clearance list
+	brand                     string
+	status                    fleet.Status
+	onFeed                    bool // the feed has data under this VIN
+	hasFeed                   bool // telemetry is configured at all
 	speed, ignition, location liveValue
-	immobilised             immobilisation
-	at                      time.Time // when these were read
+	immobilised               immobilisation
+	at                        time.Time // when these were read
 }
 
 // readFacts gathers the facts about vin now.

@@ -135,7 +135,9 @@ type approvalBackend struct {
 }
 
 // desk is one operator's view of the backend.
-func (b *approvalBackend) desk(user string) *fakeDesk { return &fakeDesk{b: b, me: audit.Actor{Kind: audit.KindSSH, User: user}} }
+func (b *approvalBackend) desk(user string) *fakeDesk {
+	return &fakeDesk{b: b, me: audit.Actor{Kind: audit.KindSSH, User: user}}
+}
 
 type fakeDesk struct {
 	b  *approvalBackend
