@@ -73,6 +73,7 @@ Ctrl-C stops it.
 	f.BoolVar(&o.MQTTV2, "mqtt-v2", false, "publish High Mobility's MQTT V2 (one topic live/level13/{app_id}, several capabilities a message) instead of V1")
 	f.BoolVar(&o.SeedTopics, "seed-topics", false, "publish V1 exactly as document 001's example: /live/level13/..., no top-level timestamp (default: live/level13/..., as High Mobility publishes)")
 	f.DurationVar(&o.TokenTTL, "token-ttl", 0, "fleet auth token lifetime (default 5m)")
+	f.DurationVar(&o.CodeTTL, "code-ttl", 0, "how long an ignition confirmation code can be redeemed (default 2m, as mobway)")
 	f.DurationVar(&latency, "latency", 0, "added latency on every HTTP response")
 	f.Float64Var(&errorRate, "error-rate", 0, "fraction of HTTP requests answered with a 500 HTML page")
 	return cmd

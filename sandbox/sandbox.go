@@ -100,7 +100,10 @@ type Options struct {
 	// FixedCode makes every ignition confirmation code this six-digit value
 	// (recorded demos only; see commandsim.Options.FixedCode).
 	FixedCode string
-	Logger    *slog.Logger
+	// CodeTTL shortens (or lengthens) how long a confirmation code can be
+	// redeemed; 0 means two minutes, as mobway.
+	CodeTTL time.Duration
+	Logger  *slog.Logger
 }
 
 // Sandbox is a running set of simulators.
@@ -233,6 +236,7 @@ func Start(ctx context.Context, o Options) (_ *Sandbox, err error) {
 		Known:      s.fleet.Known,
 		Apply:      s.gen.Apply,
 		FixedCode:  o.FixedCode,
+		CodeTTL:    o.CodeTTL,
 		Logger:     log.With("component", "commandsim"),
 	})
 

@@ -201,7 +201,7 @@ func (b *CodeBook) Explain(vin, command, typed string, err error, now time.Time)
 	case latest.Code == "":
 		return CodeRejection{CodeWrong, "that is not the code the platform issued for this vehicle (Confirmation invalid)"}
 	case latest.Code == typed:
-		return CodeRejection{CodeSuperseded, "the platform no longer takes this code: a newer one was requested for this vehicle (from another console or the CLI), or too many wrong codes were tried"}
+		return CodeRejection{CodeSuperseded, "the platform no longer takes this code: a newer one was requested for this vehicle (from another console or the CLI), too many wrong codes were tried, or it expired sooner than the console counted"}
 	}
 	for i := len(b.issued) - 1; i >= 0; i-- {
 		if c := b.issued[i]; mine(c) && c.Code == typed {

@@ -118,8 +118,11 @@ type Options struct {
 	// instead of a random one. For recorded demos only: a tape cannot read
 	// the code off the screen. Single use and expiry still apply.
 	FixedCode string
-	Logger    *slog.Logger
-	Now       func() time.Time // nil: time.Now
+	// CodeTTL is how long a confirmation code can be redeemed; 0 means two
+	// minutes, as mobway. Tests shorten it.
+	CodeTTL time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time // nil: time.Now
 }
 
 // Server is the simulated command API. Close it to end pending commands.
@@ -164,7 +167,7 @@ func New(o Options) *Server {
 		delay:       o.Delay,
 		log:         o.Logger,
 		now:         o.Now,
-		codes:       newConfirmations(o.FixedCode),
+		codes:       newConfirmations(o.FixedCode, o.CodeTTL),
 		records:     make(map[string]*record),
 		failureRate: o.FailureRate,
 	}

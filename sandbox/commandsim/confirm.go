@@ -12,8 +12,9 @@ import (
 )
 
 const (
-	// codeTTL is how long a confirmation code can be redeemed.
-	codeTTL = 2 * time.Minute
+	// DefaultCodeTTL is how long a confirmation code can be redeemed, as
+	// mobway's platform does (issue 12; document 002 gives no figure).
+	DefaultCodeTTL = 2 * time.Minute
 	// maxAttempts wrong codes burn the pending code: six digits are
 	// guessable otherwise.
 	maxAttempts = 5
@@ -48,16 +49,20 @@ type usedCode struct {
 // only the code the operator saw last can run the command.
 type confirmations struct {
 	fixed   string // demo mode: every code is this one
+	ttl     time.Duration
 	mu      sync.Mutex
 	pending map[codeKey]pendingCode
 	used    map[codeKey]usedCode
 }
 
-func newConfirmations(fixed string) *confirmations {
+func newConfirmations(fixed string, ttl time.Duration) *confirmations {
 	if len(fixed) != 6 || strings.Trim(fixed, "0123456789") != "" {
 		fixed = ""
 	}
-	return &confirmations{fixed: fixed, pending: make(map[codeKey]pendingCode), used: make(map[codeKey]usedCode)}
+	if ttl <= 0 {
+		ttl = DefaultCodeTTL
+	}
+	return &confirmations{fixed: fixed, ttl: ttl, pending: make(map[codeKey]pendingCode), used: make(map[codeKey]usedCode)}
 }
 
 // issue creates a fresh six-digit code for k, replacing any pending one.
@@ -81,7 +86,7 @@ func (c *confirmations) issue(k codeKey, now time.Time) (string, error) {
 			delete(c.pending, old)
 		}
 	}
-	c.pending[k] = pendingCode{code: code, expires: now.Add(codeTTL)}
+	c.pending[k] = pendingCode{code: code, expires: now.Add(c.ttl)}
 	return code, nil
 }
 
