@@ -348,11 +348,19 @@ func (l *approvalsList) block(a audit.Approval, sel bool, w int) []string {
 	if sel {
 		marker = "▸ "
 	}
-	head := marker + fmt.Sprintf("#%-4d ", a.ID) + st.Bold.Render(termsafe.String(a.Command)) + " on " +
+	head := fmt.Sprintf("#%-4d ", a.ID) + st.Bold.Render(termsafe.String(a.Command)) + " on " +
 		st.Bold.Render(termsafe.String(a.VIN)) + " · " + who + " · " + state
-	out := []string{truncate(head, w)}
-	if sel {
-		out[0] = st.Selected.Render(pad(out[0], w))
+	var out []string
+	for i, l := range wrapText(head, w-2, 3) {
+		if i == 0 {
+			l = marker + l
+			if sel {
+				l = st.Selected.Render(pad(l, w))
+			}
+		} else {
+			l = "        " + l
+		}
+		out = append(out, l)
 	}
 	indent := "        "
 	for _, line := range wrapText("reason: "+termsafe.String(a.Reason), w-len(indent), 3) {
@@ -387,7 +395,7 @@ func (l *approvalsList) block(a audit.Approval, sel bool, w int) []string {
 func (l *approvalsList) content() ([]string, int, int) {
 	st := l.c.Styles
 	w := max(l.w, 20)
-	lines := []string{st.Header.Render("Approval requests") + st.Dim.Render(" · every operator's; a request expires after 10 min; nobody approves their own")}
+	lines := wrapText(st.Header.Render("Approval requests")+st.Dim.Render(" · every operator's; a request expires after 10 min; nobody approves their own"), w, 3)
 	selTop, selEnd := 0, 0
 	d := l.desk
 	switch {
@@ -416,7 +424,8 @@ func (l *approvalsList) content() ([]string, int, int) {
 			}
 		}
 	}
-	lines = append(lines, "", st.Header.Render("Immobilised vehicles")+st.Dim.Render(" · until an enable_ignition succeeds on them"))
+	lines = append(lines, "")
+	lines = append(lines, wrapText(st.Header.Render("Immobilised vehicles")+st.Dim.Render(" · until an enable_ignition succeeds on them"), w, 2)...)
 	vins := l.immob.vins()
 	if len(vins) == 0 {
 		lines = append(lines, st.Dim.Render("  none"))
@@ -432,7 +441,12 @@ func (l *approvalsList) content() ([]string, int, int) {
 		if im.reason != "" {
 			line += ": " + termsafe.String(im.reason)
 		}
-		lines = append(lines, truncate(line, w))
+		for i, l := range wrapText(line, w, 3) {
+			if i > 0 {
+				l = "    " + l
+			}
+			lines = append(lines, l)
+		}
 	}
 	return lines, selTop, selEnd
 }

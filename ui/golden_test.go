@@ -109,6 +109,10 @@ func TestGolden(t *testing.T) {
 		{"vin_prompt_80x24", 80, 24, newEnv, keys("not in the approved list", "3", "G", "enter")},
 		{"vin_prompt_200x50", 200, 50, newEnv, keys("not in the approved list", "3", "G", "enter")},
 		{"clearance_detail_200x50", 200, 50, newEnv, keys("Changelog", "down", "enter")},
+		// Four eyes and the immobilised reminder, as bob sees alice's request.
+		{"approvals_80x24", 80, 24, safetyEnv, keys("Approval requests", "A")},
+		{"approvals_200x50", 200, 50, safetyEnv, keys("Approval requests", "A")},
+		{"immobilised_200x50", 200, 50, safetyEnv, keys("to approve", "3")},
 		{"production_80x24", 80, 24, func() *testEnv {
 			e := newEnv()
 			e.opts.Production, e.opts.Sandbox, e.opts.Profile = true, false, "fleet-eu"

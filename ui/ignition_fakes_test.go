@@ -7,6 +7,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
@@ -239,4 +240,22 @@ func (l *immobilisedLog) set(list ...audit.Immobilisation) {
 	l.mu.Lock()
 	l.list = list
 	l.mu.Unlock()
+}
+
+// safetyEnv is bob's console: alice asked two minutes ago to immobilise
+// the Ford (it drives), and the BMW has been immobilised for three hours.
+func safetyEnv() *testEnv {
+	e := newEnv()
+	e.tele.liveState("1FTFW1ET5DFC10312", 12.5, "on", 3*time.Second)
+	b := &approvalBackend{now: func() time.Time { return testNow }}
+	b.list = []audit.Approval{{ID: 7, VIN: "1FTFW1ET5DFC10312", Command: "disable_ignition", Reason: "reported stolen, police case 2025-118",
+		Shown: "speed 12.5 km/h (2s old); ignition on (2s old); location 59.4063, 24.7181 (2s old)",
+		Requester: audit.Actor{Kind: audit.KindSSH, User: "alice", Role: "operator"}, At: testNow.Add(-2 * time.Minute), State: audit.ApprovalPending}}
+	e.opts.Approvals = b.desk("bob")
+	e.opts.User, e.opts.Role = "bob", "operator"
+	e.opts.Policy = config.CommandPolicy{Approval: []string{"disable_ignition"}}
+	log := &immobilisedLog{}
+	log.set(audit.Immobilisation{VIN: "WBA12345678901234", Since: testNow.Add(-3 * time.Hour), By: audit.Actor{User: "carol"}, Reason: "unpaid lease"})
+	e.opts.Audit = log
+	return e
 }
