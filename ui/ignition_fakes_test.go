@@ -249,7 +249,7 @@ func safetyEnv() *testEnv {
 	e.tele.liveState("1FTFW1ET5DFC10312", 12.5, "on", 3*time.Second)
 	b := &approvalBackend{now: func() time.Time { return testNow }}
 	b.list = []audit.Approval{{ID: 7, VIN: "1FTFW1ET5DFC10312", Command: "disable_ignition", Reason: "reported stolen, police case 2025-118",
-		Shown: "speed 12.5 km/h (2s old); ignition on (2s old); location 59.4063, 24.7181 (2s old)",
+		Shown:     "speed 12.5 km/h (2s old); ignition on (2s old); location 59.4063, 24.7181 (2s old)",
 		Requester: audit.Actor{Kind: audit.KindSSH, User: "alice", Role: "operator"}, At: testNow.Add(-2 * time.Minute), State: audit.ApprovalPending}}
 	e.opts.Approvals = b.desk("bob")
 	e.opts.User, e.opts.Role = "bob", "operator"
