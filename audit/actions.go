@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/vin"
 )
 
@@ -193,11 +195,15 @@ type CommandSender interface {
 // CommandActions journals commands: each Send (step one, step two, or a
 // single-step command) before and after, and a command's final status the
 // first time Status or Follow sees it. It has ui.CommandService's method
-// set.
+// set. With a policy (WithPolicy) it also refuses what the policy forbids,
+// whoever sends: a command that needs a reason without one, a command that
+// needs a second operator's approval without an approved request of the
+// sender's own.
 type CommandActions struct {
-	inner CommandSender
-	j     *Journal
-	actor Actor
+	inner  CommandSender
+	j      *Journal
+	actor  Actor
+	policy config.CommandPolicy
 }
 
 // Commands wraps inner so that every command is journalled as actor.
@@ -205,10 +211,19 @@ func Commands(inner CommandSender, j *Journal, actor Actor) *CommandActions {
 	return &CommandActions{inner: inner, j: j, actor: actor}
 }
 
+// WithPolicy makes c enforce p ([commands] approval; the reason
+// disable_ignition needs).
+func (c *CommandActions) WithPolicy(p config.CommandPolicy) *CommandActions {
+	c.policy = p
+	return c
+}
+
 // Send journals the intent, sends, and journals what came back:
 // "confirmation issued" (the code is never written), "<Status> id <id>" for
 // an accepted command, or the error. A command that came back already
-// ended gets its final status too.
+// ended gets its final status too. The intent carries the note the caller
+// attached to ctx (WithNote): the reason, what the operator saw, the
+// approval request it carries out.
 func (c *CommandActions) Send(ctx context.Context, vin, command, code string) (commands.SendResult, error) {
 	action := ActionCommandSend
 	switch {
@@ -217,9 +232,26 @@ func (c *CommandActions) Send(ctx context.Context, vin, command, code string) (c
 	case commands.NeedsConfirmation(command):
 		action = ActionCommandConfirmation
 	}
-	seq, err := c.j.Intent(ctx, c.actor, action, vin, command)
-	if err != nil {
+	note, _ := NoteFrom(ctx)
+	note = note.Clean()
+	refuse := func(err error) (commands.SendResult, error) {
 		return commands.SendResult{}, fmt.Errorf("send %s to %s: not sent: %w", clean(command, maxField), clean(vin, maxField), err)
+	}
+	if c.policy.NeedsReason(command) && note.Reason == "" {
+		return refuse(fmt.Errorf("%w: say why %s", ErrReasonRequired, clean(command, maxField)))
+	}
+	var check func(context.Context, *sql.Tx) error
+	if c.policy.NeedsApproval(command) {
+		if note.Request == 0 {
+			return refuse(fmt.Errorf("%w ([commands] approval lists %s)", ErrApprovalRequired, clean(command, maxField)))
+		}
+		check = func(ctx context.Context, tx *sql.Tx) error {
+			return c.j.useApproval(ctx, tx, c.actor, note.Request, vin, command)
+		}
+	}
+	seq, err := c.j.intent(ctx, c.actor, action, vin, command, note, check)
+	if err != nil {
+		return refuse(err)
 	}
 	res, err := c.inner.Send(ctx, vin, command, code)
 	var out, id string
@@ -242,6 +274,14 @@ func (c *CommandActions) Send(ctx context.Context, vin, command, code string) (c
 		out = strings.ReplaceAll(out, strings.TrimSpace(code), "[code]")
 	}
 	c.j.outcomeAfter(ctx, c.actor, seq, out, id)
+	if err == nil && res.Command != nil && note.Request != 0 && c.policy.NeedsApproval(command) {
+		// Accepted: the approval is spent.
+		wctx, cancel := afterTheFact(ctx)
+		if werr := c.j.markUsed(wctx, c.actor, note.Request, command, id); werr != nil {
+			c.j.log.Error("audit: approval use not recorded", "request", note.Request, "err", werr)
+		}
+		cancel()
+	}
 	if err == nil && res.Command != nil && res.Command.Terminal() {
 		c.finalAfter(ctx, *res.Command)
 	}

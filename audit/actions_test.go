@@ -78,7 +78,7 @@ func TestCommandActionsTwoStep(t *testing.T) {
 	const code = "493817"
 	inner := &fakeCommands{t: t, j: j, code: code}
 	cmds := Commands(inner, j, SSHActor("bob", "SHA256:abcdefghijklmnop", "operator"))
-	ctx := context.Background()
+	ctx := WithNote(context.Background(), Note{Reason: "stolen"})
 
 	res, err := cmds.Send(ctx, "WBA5R1C51KAJ98123", "disable_ignition", "")
 	if err != nil || res.Confirmation == nil || res.Confirmation.Code != code {

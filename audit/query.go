@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +22,10 @@ type Record struct {
 	Outcomes []Entry `json:"outcomes"`
 }
 
-// Known reports whether the request's answer was recorded.
-func (r Record) Known() bool { return len(r.Outcomes) > 0 }
+// Known reports whether the request's answer was recorded. An approval
+// request has no answer of its own: it waits for a second operator, which
+// is nothing unknown.
+func (r Record) Known() bool { return len(r.Outcomes) > 0 || r.Action == ActionApprovalRequest }
 
 // AcceptedID is the id the command got when it was accepted, or "" (the
 // intent's own CommandID is always empty).
@@ -59,6 +62,9 @@ func (r Record) AwaitsFinal() bool {
 // else the outcomes in order, with "final status unknown" for an accepted
 // command that has none.
 func (r Record) Result() string {
+	if r.Action == ActionApprovalRequest && len(r.Outcomes) == 0 {
+		return "awaiting a second operator (a request expires after " + shortTTL() + ")"
+	}
 	if !r.Known() {
 		return OutcomeUnknown
 	}
@@ -208,3 +214,5 @@ func (j *Journal) Unfinished(ctx context.Context) ([]Pending, error) {
 	}
 	return out, nil
 }
+
+func shortTTL() string { return strconv.Itoa(int(ApprovalTTL/time.Minute)) + " min" }

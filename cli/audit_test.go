@@ -208,6 +208,7 @@ func TestAuditJournalAgainstSandbox(t *testing.T) {
 	defer cancel()
 	const v = "WBA5R1C51KAJ98123"
 
+	ctx = audit.WithNote(ctx, audit.Note{Reason: "stolen"})
 	step1, err := cmds.Send(ctx, v, "disable_ignition", "")
 	if err != nil || step1.Confirmation == nil {
 		t.Fatalf("step one: %+v %v", step1, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,7 +215,14 @@ func TestIgnitionTwoStep(t *testing.T) {
 	_, cfg := startSandbox(t)
 	const v = "WBA5R1C51KAJ98123"
 
-	r := run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--json")
+	// disable_ignition says why, or goes nowhere.
+	r := run(t, "", "--config", cfg, "command", "send", v, "disable_ignition")
+	if r.code != ExitUsage {
+		t.Fatalf("no reason: exit %d: %s", r.code, r.stderr)
+	}
+	oneLine(t, r, "give --reason")
+
+	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--reason", "stolen", "--json")
 	if r.code != ExitNeedsCode {
 		t.Fatalf("step one: exit %d, want 3: %s", r.code, r.stderr)
 	}
@@ -223,29 +231,25 @@ func TestIgnitionTwoStep(t *testing.T) {
 		t.Fatalf("step one --json: %v\n%s", err, r.stdout)
 	}
 	code, _ := conf["code"].(string)
-	if conf["status"] != "Confirmation" || len(code) != 6 || conf["message"] == "" {
+	if conf["status"] != "Confirmation" || len(code) != 6 || conf["message"] == "" || conf["valid_until"] == nil ||
+		!strings.HasPrefix(fmt.Sprint(conf["english"]), "Warning: the command to switch the ignition off") {
 		t.Fatalf("step one --json = %v", conf)
 	}
 
-	// A wrong code: refused, and the error says how to start again.
+	// A wrong code: said so, and a new code comes at once (exit 3 again).
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
 	}
-	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--code", wrong)
-	if r.code != ExitFailure || !strings.Contains(r.stderr, "without --code") {
-		t.Fatalf("wrong code: exit %d, stderr %q", r.code, r.stderr)
-	}
-
-	// The wrong code replaced nothing: a new step one gives a new code.
-	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition")
-	if r.code != ExitNeedsCode || !strings.Contains(r.stdout, "--code ") {
-		t.Fatalf("step one again: exit %d: %s", r.code, r.stdout)
+	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--reason", "stolen", "--code", wrong)
+	if r.code != ExitNeedsCode || !strings.Contains(r.stderr, "that is not the code the platform issued for this vehicle") ||
+		!strings.Contains(r.stderr, "a new code is being requested") || !strings.Contains(r.stdout, "In English: Warning") {
+		t.Fatalf("wrong code: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	fields := strings.Fields(r.stdout[strings.Index(r.stdout, "--code "):])
 	code = fields[1]
 
-	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--code", code, "--wait", "--json")
+	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--reason", "stolen", "--code", code, "--wait", "--json")
 	if r.code != 0 {
 		t.Fatalf("step two: exit %d: %s", r.code, r.stderr)
 	}
@@ -254,9 +258,9 @@ func TestIgnitionTwoStep(t *testing.T) {
 		t.Fatalf("step two --json = %s (err %v)", r.stdout, err)
 	}
 
-	// The same code twice: already used.
-	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--code", code)
-	if r.code != ExitFailure || !strings.Contains(strings.ToLower(r.stderr), "already used") {
+	// The same code twice: already used, and a new code is on its way.
+	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--reason", "stolen", "--code", code)
+	if r.code != ExitNeedsCode || !strings.Contains(r.stderr, "that code was already used") || !strings.Contains(r.stderr, "Confirmation already used") {
 		t.Fatalf("reused code: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if strings.Contains(r.stderr, code) {

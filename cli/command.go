@@ -20,10 +20,11 @@ import (
 func newCommandCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:        "command",
-		Short:      "Remote vehicle commands: send, status",
+		Short:      "Remote vehicle commands: send, status; approval requests (four eyes)",
 		SuggestFor: []string{"commands", "cmd", "send"},
 	}
-	cmd.AddCommand(newCommandSendCmd(app), newCommandStatusCmd(app))
+	cmd.AddCommand(newCommandSendCmd(app), newCommandStatusCmd(app),
+		newCommandRequestsCmd(app), newCommandDecideCmd(app, true), newCommandDecideCmd(app, false), newCommandWithdrawCmd(app))
 	return cmd
 }
 
@@ -38,7 +39,11 @@ func (a *App) commandsClient() (*audit.CommandActions, error) {
 	if err != nil {
 		return nil, err
 	}
-	return audit.Commands(c, j, audit.LocalActor()), nil
+	cfg, err := a.Config()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Commands(c, j, audit.LocalActor()).WithPolicy(cfg.Policy()), nil
 }
 
 func (a *App) rawCommandsClient() (*commands.Client, error) {
@@ -63,10 +68,17 @@ type commandJSON struct {
 	Created *time.Time      `json:"created,omitempty"`
 	Updated *time.Time      `json:"updated,omitempty"`
 	// Only for status "Confirmation": the code to pass back with --code and
-	// the platform's message for the operator.
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Hint    string `json:"hint,omitempty"`
+	// the platform's message for the operator (with its English, when it is
+	// a message we know), and until when the code can be used.
+	Code       string     `json:"code,omitempty"`
+	Message    string     `json:"message,omitempty"`
+	English    string     `json:"english,omitempty"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	Hint       string     `json:"hint,omitempty"`
+	// Restarted says why a new code was asked for (the one given was
+	// refused); Request is the approval request the command carries out.
+	Restarted string `json:"restarted,omitempty"`
+	Request   int64  `json:"request,omitempty"`
 }
 
 func toCommandJSON(c commands.Command) commandJSON {
@@ -91,6 +103,9 @@ func newCommandSendCmd(app *App) *cobra.Command {
 		code       string
 		wait       bool
 		anyCommand bool
+		reason     string
+		request    bool
+		yes        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "send VIN COMMAND",
@@ -101,10 +116,22 @@ typo is caught here and not reported by the OEM as a restriction; mobway may
 offer other commands for some vehicles: send those with --any-command.
 
 enable_ignition and disable_ignition take two calls: the first prints the
-platform's message and a 6-digit code and exits 3, with the line to run
-next (it keeps --config and --profile); run it with the code to execute.
+platform's message (in English too, when it is one we know), a 6-digit code
+valid for 2 minutes, and exits 3 with the line to run next (it keeps
+--config, --profile and --reason); run it with the code to execute. A code
+that is refused (wrong, expired, already used, another vehicle's) is
+explained, a new one is requested at once, and the run exits 3 again.
+
+disable_ignition needs --reason (one line, journaled). The config's policy
+may ask more: [commands] confirm asks y/n on stdin (--yes answers it), and
+[commands] approval needs a second operator: ask with --request, another
+operator runs "command approve ID", then run the same send again (or keep
+--request --wait running, which goes on by itself once approved).
 
 --wait follows the command until it succeeds or fails (exit 1 on Error).`,
+		Example: `  fleetdeck command send WBA5R1C51KAJ98123 lock_door --wait
+  fleetdeck command send WBA5R1C51KAJ98123 disable_ignition --reason "stolen, police case 118"
+  fleetdeck command send WBA5R1C51KAJ98123 disable_ignition --reason "stolen" --request --wait`,
 		Args: exactArgs("VIN", "COMMAND"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			switch len(args) {
@@ -117,6 +144,7 @@ next (it keeps --config and --profile); run it with the code to execute.
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, command := vin.Normalize(args[0]), args[1]
+			reason = strings.Join(strings.Fields(reason), " ")
 			if strings.TrimSpace(command) == "" {
 				return usageError("command send: COMMAND must not be empty")
 			}
@@ -127,53 +155,43 @@ next (it keeps --config and --profile); run it with the code to execute.
 			if cmd.Flags().Changed("code") && !commands.ValidCode(code) {
 				return usageError("--code must be the 6 digits the first call printed")
 			}
+			if request && code != "" {
+				return usageError("--request and --code do not go together: the code is requested once the request is approved")
+			}
+			cfg, err := app.Config()
+			if err != nil {
+				return err
+			}
+			s := &sendRun{app: app, vin: v, command: command, anyCommand: anyCommand, asJSON: asJSON, wait: wait,
+				policy: cfg.Policy(), note: audit.Note{Reason: reason, Shown: cliShown}}
+			if err := s.checkPolicy(request, yes); err != nil {
+				return err
+			}
 			c, err := app.commandsClient()
 			if err != nil {
 				return err
 			}
+			s.client = c
 			ctx := cmd.Context()
-			// The client's errors start "send COMMAND to VIN: ".
-			res, err := c.Send(ctx, v, command, code)
-			if err != nil {
-				if commands.RestartsFlow(err) {
-					return fmt.Errorf("%w (run it again without --code for a new code)", err)
-				}
+			if proceed, err := s.approval(ctx, request); !proceed || err != nil {
 				return err
 			}
-			if conf := res.Confirmation; conf != nil {
-				if asJSON {
-					if err := app.PrintJSON(commandJSON{VIN: v, Command: command, Status: string(commands.StatusConfirmation),
-						Code: conf.Code, Message: termsafe.String(conf.Message)}); err != nil {
-						return err
-					}
-				} else {
-					fmt.Fprintf(app.Stdout, "%s\n\nConfirmation code: %s\nTo execute: %s\n",
-						termsafe.String(conf.Message), conf.Code, app.stepTwoLine(v, command, conf.Code, anyCommand))
+			if s.policy.NeedsConfirm(command) && !yes {
+				if err := s.confirm(ctx); err != nil {
+					return err
 				}
-				return &ExitError{Code: ExitNeedsCode}
 			}
-			sent := *res.Command
-			if !wait || sent.Terminal() {
-				return printCommand(app, sent, asJSON)
-			}
-			if !asJSON {
-				fmt.Fprintf(app.Stderr, "%s %s to %s: %s; waiting…\n", sent.ID, command, v, sent.Status)
-			}
-			final, err := c.Follow(ctx, sent.ID, func(c commands.Command) {
-				if !asJSON {
-					fmt.Fprintf(app.Stderr, "%s: %s\n", c.ID, c.Status)
-				}
-			})
-			if err != nil {
-				return err // "follow …" already
-			}
-			return printCommand(app, final, asJSON)
+			return s.send(ctx, code)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&code, "code", "", "the 6-digit confirmation code (second step of ignition commands)")
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the command until Success or Error")
-	cmd.Flags().BoolVar(&anyCommand, "any-command", false, "send COMMAND even if it is not a known command")
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&code, "code", "", "the 6-digit confirmation code (second step of ignition commands)")
+	f.BoolVar(&wait, "wait", false, "follow the command until Success or Error (with --request: wait for the decision first)")
+	f.BoolVar(&anyCommand, "any-command", false, "send COMMAND even if it is not a known command")
+	f.StringVar(&reason, "reason", "", "why, in one line (required for disable_ignition and for commands that need approval); journaled")
+	f.BoolVar(&request, "request", false, "ask a second operator to approve COMMAND ([commands] approval) instead of sending it")
+	f.BoolVar(&yes, "yes", false, "answer yes to the confirmation [commands] confirm asks for")
 	return cmd
 }
 
@@ -182,7 +200,7 @@ next (it keeps --config and --profile); run it with the code to execute.
 // this run loaded, by absolute path, every word quoted for a POSIX shell.
 // The embedded sandbox lives only as long as this process, so its config
 // is not named: there is no file to point at once it has stopped.
-func (a *App) stepTwoLine(v, command, code string, anyCommand bool) string {
+func (a *App) stepTwoLine(v, command, code, reason string, anyCommand bool) string {
 	words := []string{"fleetdeck"}
 	a.mu.Lock()
 	cfg, embedded := a.cfg, a.sandbox != nil
@@ -194,6 +212,9 @@ func (a *App) stepTwoLine(v, command, code string, anyCommand bool) string {
 		}
 	}
 	words = append(words, "command", "send", v, command, "--code", code)
+	if reason != "" {
+		words = append(words, "--reason", reason)
+	}
 	if anyCommand {
 		words = append(words, "--any-command")
 	}

@@ -61,6 +61,10 @@ func consoleOptions(cfg *config.Config, b *backend.Backend, log *slog.Logger) ui
 		Production: cfg.Production,
 		Keys:       cfg.Keys,
 		Logger:     log.With("component", "ui"),
+		Policy:     cfg.Policy(),
+		// One book for every console of the process: a code typed into
+		// the wrong session's flow is recognised as another vehicle's.
+		Codes: &commands.CodeBook{},
 	}
 	// Only set what exists: a nil *Client would be a non-nil interface.
 	if b.Fleet != nil {
@@ -121,9 +125,10 @@ func runConsole(cmd *cobra.Command, app *App) error {
 		opts.Fleet = audit.Fleet(inner, j, actor)
 	}
 	if b.Commands != nil {
-		opts.Commands = audit.Commands(b.Commands, j, actor)
+		opts.Commands = audit.Commands(b.Commands, j, actor).WithPolicy(opts.Policy)
 	}
 	opts.Audit = j
+	opts.Approvals = audit.Approvals(j, actor)
 	opts.Renderer = lipgloss.NewRenderer(out)
 	model, err := ui.New(ctx, opts)
 	if err != nil {

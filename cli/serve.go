@@ -118,8 +118,10 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 			uo.Fleet = audit.Fleet(shared, j, actor)
 		}
 		if b.Commands != nil {
-			uo.Commands = audit.Commands(b.Commands, j, actor)
+			uo.Commands = audit.Commands(b.Commands, j, actor).WithPolicy(uo.Policy)
 		}
+		// The session's own desk: its identity decides what is "mine".
+		uo.Approvals = audit.Approvals(j, actor)
 	}
 	o.AuthorizedKeys = keys
 	o.Logger = log.With("component", "ssh")

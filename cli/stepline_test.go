@@ -37,11 +37,15 @@ func TestShellQuoteRoundTrips(t *testing.T) {
 	}
 }
 
+// stepReason is a reason a shell would split and expand if it were not
+// quoted.
+const stepReason = "it's stolen; $HOME `id`"
+
 // stepOne runs ignition step one with args and returns the To-execute
 // line's words as sh reads them.
 func stepOne(t *testing.T, args ...string) []string {
 	t.Helper()
-	r := run(t, "", append(args, "command", "send", "WBA5R1C51KAJ98123", "disable_ignition")...)
+	r := run(t, "", append(args, "command", "send", "WBA5R1C51KAJ98123", "disable_ignition", "--reason", stepReason)...)
 	if r.code != ExitNeedsCode {
 		t.Fatalf("step one: exit %d: %s", r.code, r.stderr)
 	}
@@ -94,7 +98,8 @@ func TestToExecuteLineKeepsTheConfiguration(t *testing.T) {
 			if i < 0 || !slices.Equal(words[:i], tc.want) {
 				t.Fatalf("line reads %q, want it to start %q", words, tc.want)
 			}
-			if rest := words[i:]; len(rest) != 6 || rest[1] != "send" || rest[2] != "WBA5R1C51KAJ98123" || rest[3] != "disable_ignition" || rest[4] != "--code" {
+			if rest := words[i:]; len(rest) != 8 || rest[1] != "send" || rest[2] != "WBA5R1C51KAJ98123" || rest[3] != "disable_ignition" || rest[4] != "--code" ||
+				rest[6] != "--reason" || rest[7] != stepReason {
 				t.Fatalf("line reads %q", words)
 			}
 			// Pasted into another shell: no environment to lean on.
@@ -125,7 +130,7 @@ func relTo(t *testing.T, path string) string {
 func TestToExecuteLineKeepsAnyCommand(t *testing.T) {
 	app := NewApp(strings.NewReader(""), os.Stdout, os.Stderr)
 	defer app.Close()
-	words := shellWords(t, app.stepTwoLine("WBA5R1C51KAJ98123", "start engine", "123456", true))
+	words := shellWords(t, app.stepTwoLine("WBA5R1C51KAJ98123", "start engine", "123456", "", true))
 	want := []string{"fleetdeck", "command", "send", "WBA5R1C51KAJ98123", "start engine", "--code", "123456", "--any-command"}
 	if !slices.Equal(words, want) {
 		t.Errorf("line reads %q, want %q", words, want)

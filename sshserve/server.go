@@ -373,6 +373,9 @@ func (s *Server) sessionOptions(k Key, user string) ui.Options {
 		if o.Fleet != nil {
 			o.Fleet = readOnlyFleet{o.Fleet}
 		}
+		if o.Approvals != nil {
+			o.Approvals = readOnlyApprovals{o.Approvals}
+		}
 	}
 	return o
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/wish/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
@@ -31,6 +32,22 @@ func (readOnlyFleet) Add(context.Context, []fleet.NewVehicle) ([]fleet.AddResult
 }
 
 func (readOnlyFleet) Delete(context.Context, string) error { return ErrReadOnly }
+
+// readOnlyApprovals lets a viewer see the approval requests and refuses
+// to make, decide or withdraw one.
+type readOnlyApprovals struct{ ui.ApprovalService }
+
+func (readOnlyApprovals) Request(context.Context, string, string, audit.Note) (audit.Approval, error) {
+	return audit.Approval{}, ErrReadOnly
+}
+
+func (readOnlyApprovals) Decide(context.Context, int64, bool) (audit.Approval, error) {
+	return audit.Approval{}, ErrReadOnly
+}
+
+func (readOnlyApprovals) Withdraw(context.Context, int64) (audit.Approval, error) {
+	return audit.Approval{}, ErrReadOnly
+}
 
 // Timings of a session's own checks.
 const (

@@ -140,6 +140,9 @@ func (j *journal) View() string {
 		if id := r.AcceptedID(); len(id) > 8 {
 			result = strings.Replace(result, id, id[:8], 1) // the UUID's head is enough to tell them apart
 		}
+		if n, ok := r.Note(); ok && n.Reason != "" {
+			result += " · why: " + n.Reason
+		}
 		result = termsafe.String(result)
 		style := st.Dim
 		if !r.Known() {
@@ -174,6 +177,8 @@ func journalAction(a audit.Action) string {
 		return "send"
 	case audit.ActionCommandStatus:
 		return "status of"
+	case audit.ActionApprovalRequest:
+		return "asks approval:"
 	}
 	return termsafe.String(string(a))
 }

@@ -1,0 +1,93 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/clients/commands"
+)
+
+// Immobilised lists the vehicles whose latest successful ignition command
+// was disable_ignition, longest immobilised first: the re-enable reminder
+// every console shows, derived from the journal so that it survives
+// restarts and is the same on every box.
+func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
+	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
+	}
+	defer tx.Rollback()
+	// The final statuses of ignition commands, with the intent that sent
+	// each (who, and why).
+	rows, err := tx.QueryContext(ctx, `
+		SELECT s.vin, s.command, s.at, s.command_id, i.actor_kind, i.actor_user, i.actor_key, i.actor_role, i.phase, i.outcome
+		FROM entries s JOIN entries i ON i.seq = s.ref
+		WHERE s.action = ? AND s.outcome = ? AND s.command IN ('disable_ignition', 'enable_ignition')
+		ORDER BY s.seq`, string(ActionCommandStatus), string(commands.StatusSuccess))
+	if err != nil {
+		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
+	}
+	defer rows.Close()
+	latest := map[string]Immobilisation{}
+	var order []string
+	for rows.Next() {
+		var im Immobilisation
+		var command, at, phase, note string
+		if err := rows.Scan(&im.VIN, &command, &at, &im.CommandID, &im.By.Kind, &im.By.User, &im.By.KeyFingerprint, &im.By.Role, &phase, &note); err != nil {
+			return nil, fmt.Errorf("list immobilised vehicles: %w", err)
+		}
+		if command == "enable_ignition" {
+			delete(latest, im.VIN)
+			continue
+		}
+		im.Since, _ = time.Parse(timeLayout, at)
+		if n, ok := (Entry{Phase: Phase(phase), Outcome: note}).Note(); ok {
+			im.Reason = n.Reason
+		}
+		if _, again := latest[im.VIN]; !again {
+			order = append(order, im.VIN)
+		}
+		latest[im.VIN] = im
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
+	}
+	out := make([]Immobilisation, 0, len(latest))
+	for _, v := range order {
+		if im, ok := latest[v]; ok {
+			out = append(out, im)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Immobilisation) int { return a.Since.Compare(b.Since) })
+	return out, nil
+}
+
+// IssuedCodes lists when the platform issued confirmation codes since
+// since, oldest first: the times only, since the journal never holds a
+// code. The CLI explains a refused code from them.
+func (j *Journal) IssuedCodes(ctx context.Context, since time.Time) ([]commands.IssuedCode, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT vin, command, at FROM entries
+		WHERE action = ? AND phase = 'outcome' AND outcome = 'confirmation issued' AND at >= ? ORDER BY seq`,
+		string(ActionCommandConfirmation), since.UTC().Format(timeLayout))
+	if err != nil {
+		return nil, fmt.Errorf("list confirmation codes issued: %w", err)
+	}
+	defer rows.Close()
+	var out []commands.IssuedCode
+	for rows.Next() {
+		var c commands.IssuedCode
+		var at string
+		if err := rows.Scan(&c.VIN, &c.Command, &at); err != nil {
+			return nil, fmt.Errorf("list confirmation codes issued: %w", err)
+		}
+		c.At, _ = time.Parse(timeLayout, at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list confirmation codes issued: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/audit"
+	"github.com/fleetdeck/fleetdeck/termsafe"
+)
+
+// The approval requests of four eyes ([commands] approval), from the CLI:
+// they live in the journal, so a CLI and every console on it see the same.
+
+func (a *App) approvalDesk() (*audit.ApprovalDesk, error) {
+	j, err := a.Journal()
+	if err != nil {
+		return nil, err
+	}
+	return audit.Approvals(j, audit.LocalActor()), nil
+}
+
+// requestID reads a request id argument.
+func requestID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(s), "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageError("ID must be a request number, as command requests lists them (got %q)", termsafe.String(s))
+	}
+	return id, nil
+}
+
+func newCommandRequestsCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "requests",
+		Short: "List the approval requests: open ones, and those settled in the last 10 minutes",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			desk, err := app.approvalDesk()
+			if err != nil {
+				return err
+			}
+			list, err := desk.Approvals(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if list == nil {
+					list = []audit.Approval{}
+				}
+				return app.PrintJSON(list)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(app.Stdout, "no approval requests")
+				return nil
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCOMMAND\tVIN\tREQUESTER\tSTATE\tREASON")
+			for _, a := range list {
+				who := a.Requester.String()
+				if a.Mine {
+					who += " (you)"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", a.ID, termsafe.String(a.Command), termsafe.String(a.VIN),
+					termsafe.String(who), stateLine(a), termsafe.String(a.Reason))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// stateLine is a request's state with who decided and until when it holds.
+func stateLine(a audit.Approval) string {
+	s := string(a.State)
+	if a.Decider != nil && (a.State == audit.ApprovalApproved || a.State == audit.ApprovalRejected || a.State == audit.ApprovalUsed) {
+		s += " by " + termsafe.String(a.Decider.User)
+	}
+	if exp := a.Expires(); !exp.IsZero() {
+		s += " until " + exp.Local().Format("15:04:05")
+	}
+	return s
+}
+
+func newCommandDecideCmd(app *App, approve bool) *cobra.Command {
+	verb, past := "reject", "rejected"
+	short := "Reject another operator's approval request"
+	if approve {
+		verb, past = "approve", "approved"
+		short = "Approve another operator's request: only then can they ask for the code and send it"
+	}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   verb + " ID",
+		Short: short,
+		Long: short + `.
+
+Requests are listed by "fleetdeck command requests" and in every console (A).
+Nobody approves their own request; a request nobody decides expires after
+10 minutes.`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := requestID(args[0])
+			if err != nil {
+				return err
+			}
+			desk, err := app.approvalDesk()
+			if err != nil {
+				return err
+			}
+			a, err := desk.Decide(cmd.Context(), id, approve)
+			if err != nil {
+				return decideError(err)
+			}
+			if asJSON {
+				return app.PrintJSON(a)
+			}
+			fmt.Fprintf(app.Stdout, "request %d %s: %s on %s, asked by %s: %s\n", a.ID, past, termsafe.String(a.Command),
+				termsafe.String(a.VIN), termsafe.String(a.Requester.User), termsafe.String(a.Reason))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newCommandWithdrawCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "withdraw ID",
+		Short: "Withdraw your own approval request",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := requestID(args[0])
+			if err != nil {
+				return err
+			}
+			desk, err := app.approvalDesk()
+			if err != nil {
+				return err
+			}
+			a, err := desk.Withdraw(cmd.Context(), id)
+			if err != nil {
+				return decideError(err)
+			}
+			fmt.Fprintf(app.Stdout, "request %d withdrawn: %s on %s\n", a.ID, termsafe.String(a.Command), termsafe.String(a.VIN))
+			return nil
+		},
+	}
+}
+
+// decideError keeps the desk's refusals one line and says which can be
+// fixed by another operator.
+func decideError(err error) error {
+	switch {
+	case errors.Is(err, audit.ErrApprovalNotFound):
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (fleetdeck command requests lists them)", err)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: the journal did not answer in time", err)
+	}
+	return err
+}
