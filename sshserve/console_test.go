@@ -68,6 +68,14 @@ const testPoll = 2 * time.Second // the UI's minimum
 
 func startFleetdeck(t *testing.T, o Options, sandboxOpts sandbox.Options) *fleetdeck {
 	t.Helper()
+	return startFleetdeckWith(t, o, sandboxOpts, nil)
+}
+
+// startFleetdeckWith is startFleetdeck with setup run on the server's
+// options just before it starts (a journal, a policy, a session hook); the
+// authorized_keys lines it returns are added to the file.
+func startFleetdeckWith(t *testing.T, o Options, sandboxOpts sandbox.Options, setup func(f *fleetdeck, o *Options) []string) *fleetdeck {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sandboxOpts.Dir = t.TempDir()
 	sb, err := sandbox.Start(ctx, sandboxOpts)
@@ -137,16 +145,20 @@ func startFleetdeck(t *testing.T, o Options, sandboxOpts sandbox.Options) *fleet
 		o.UI.Platform = b.Platform
 	}
 
+	var extra []string
+	if setup != nil {
+		extra = setup(f, &o)
+	}
 	keysPath := filepath.Join(t.TempDir(), "authorized_keys")
 	f.keysPath = keysPath
-	writeKeys(t, keysPath,
+	writeKeys(t, keysPath, append([]string{
 		"# fleetdeck ops box",
 		authLine(f.operator, `environment="FLEETDECK_ROLE=operator",no-agent-forwarding`, "alice@ops"),
 		"ssh-rsa this-is-not-a-key",
 		authLine(f.viewer, "", "bob@ops"),
 		authLine(newSigner(t), `command="/usr/bin/true"`, "carol@ops"),
 		authLine(newSigner(t), `environment="FLEETDECK_ROLE=root"`, "dave@ops"),
-	)
+	}, extra...)...)
 	keys, err := LoadAuthorizedKeys(keysPath, log.logger())
 	if err != nil {
 		t.Fatal(err)
