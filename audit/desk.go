@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -235,36 +237,63 @@ func (j *Journal) approval(ctx context.Context, tx *sql.Tx, id int64) (Approval,
 	return approvalOf(*rec, j.now()), nil
 }
 
-// approvals reads the requests made since since, oldest first.
+// approvals reads the requests made since since, oldest first: the
+// requests by time (the at index), then what happened to them by
+// reference (the ref index), in one snapshot.
 func (j *Journal) approvals(ctx context.Context, since time.Time) ([]Approval, error) {
 	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("list approval requests: %w", err)
 	}
 	defer tx.Rollback()
-	requests := "SELECT seq FROM entries WHERE action = ? AND phase = 'intent' AND at >= ?"
-	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE seq IN ("+requests+") OR (ref IN ("+requests+") AND phase = 'outcome') ORDER BY seq",
-		string(ActionApprovalRequest), since.UTC().Format(timeLayout), string(ActionApprovalRequest), since.UTC().Format(timeLayout))
+	// No ORDER BY: SQLite would rather scan the table in seq order than
+	// read the indexes; the rows are put in order here.
+	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE at >= ? AND action = ? AND phase = 'intent'",
+		since.UTC().Format(timeLayout), string(ActionApprovalRequest))
 	if err != nil {
 		return nil, fmt.Errorf("list approval requests: %w", err)
 	}
-	defer rows.Close()
 	var recs []Record
-	index := map[int64]int{}
 	for rows.Next() {
 		r, err := scanRow(rows)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("list approval requests: %w", err)
 		}
-		if r.phase == string(PhaseIntent) {
-			index[r.seq] = len(recs)
-			recs = append(recs, Record{Entry: r.entry()})
-		} else if i, ok := index[r.ref]; ok {
-			recs[i].Outcomes = append(recs[i].Outcomes, r.entry())
+		recs = append(recs, Record{Entry: r.entry()})
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("list approval requests: %w", err)
+	}
+	slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	index := make(map[int64]int, len(recs))
+	for i, r := range recs {
+		index[r.Seq] = i
+	}
+	var outcomes []Entry
+	if len(recs) > 0 {
+		rows, err = tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE ref >= ? AND phase = 'outcome' AND action IN (?, ?, ?, ?)",
+			recs[0].Seq, string(ActionApprovalApprove), string(ActionApprovalReject), string(ActionApprovalWithdraw), string(ActionApprovalUse))
+		if err != nil {
+			return nil, fmt.Errorf("list approval decisions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRow(rows)
+			if err != nil {
+				return nil, fmt.Errorf("list approval decisions: %w", err)
+			}
+			outcomes = append(outcomes, r.entry())
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list approval decisions: %w", err)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list approval requests: %w", err)
+	slices.SortFunc(outcomes, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, o := range outcomes {
+		if i, ok := index[o.Ref]; ok {
+			recs[i].Outcomes = append(recs[i].Outcomes, o)
+		}
 	}
 	now := j.now()
 	out := make([]Approval, len(recs))

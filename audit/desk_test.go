@@ -294,3 +294,60 @@ func TestApprovalRecordReads(t *testing.T) {
 		t.Fatalf("%q %v", r.Result(), r.Known())
 	}
 }
+
+// fillJournal appends n entries of ordinary traffic over a week, in
+// batches, then a few immobilisations; c is the journal's clock.
+func fillJournal(tb testing.TB, j *Journal, c *clock, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	const batch = 1000
+	step := 7 * 24 * time.Hour / time.Duration(n/batch)
+	for done := 0; done < n; done += batch {
+		c.set(c.now().Add(step))
+		es := make([]newEntry, batch)
+		for i := range es {
+			es[i] = newEntry{actor: alice, action: ActionCommandSend, vin: car, command: "lock_door", phase: PhaseIntent}
+		}
+		if _, err := j.appendEntries(ctx, es, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		seq, err := j.IntentWithNote(ctx, alice, ActionCommandConfirm, "WBA5R1C51KAJ9812"+string(rune('0'+i)), "disable_ignition", Note{Reason: "r"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		id := "c-" + string(rune('a'+i))
+		if err := j.Outcome(ctx, alice, seq, "Pending id "+id, id); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := j.FinalStatus(ctx, alice, commandWith(id, "Success", "")); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// What every console pays for the immobilised list and the approval
+// requests on each look, on a journal of 100,000 entries written over a
+// week (a thousand of them in the last look's window).
+func BenchmarkSafetyReads(b *testing.B) {
+	c := &clock{t: t0}
+	j, _ := openTemp(b, WithClock(c.now))
+	fillJournal(b, j, c, 100_000)
+	ctx := context.Background()
+	desk := Approvals(j, bob)
+	b.Run("Immobilised", func(b *testing.B) {
+		for b.Loop() {
+			if list, err := j.Immobilised(ctx); err != nil || len(list) != 10 {
+				b.Fatalf("%d %v", len(list), err)
+			}
+		}
+	})
+	b.Run("Approvals", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := desk.Approvals(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

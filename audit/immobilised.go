@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -21,39 +22,53 @@ func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
 	}
 	defer tx.Rollback()
 	// The final statuses of ignition commands, with the intent that sent
-	// each (who, and why).
+	// each (who, and why). "command_id <> ''" lets the store read the
+	// partial index of entries that name a command (every final status
+	// does) instead of the whole journal; they are put in order here, since
+	// an ORDER BY seq makes SQLite prefer a scan of the table.
 	rows, err := tx.QueryContext(ctx, `
-		SELECT s.vin, s.command, s.at, s.command_id, i.actor_kind, i.actor_user, i.actor_key, i.actor_role, i.phase, i.outcome
+		SELECT s.seq, s.vin, s.command, s.at, s.command_id, i.actor_kind, i.actor_user, i.actor_key, i.actor_role, i.phase, i.outcome
 		FROM entries s JOIN entries i ON i.seq = s.ref
-		WHERE s.action = ? AND s.outcome = ? AND s.command IN ('disable_ignition', 'enable_ignition')
-		ORDER BY s.seq`, string(ActionCommandStatus), string(commands.StatusSuccess))
+		WHERE s.command_id <> '' AND s.action = ? AND s.outcome = ? AND s.command IN ('disable_ignition', 'enable_ignition')`,
+		string(ActionCommandStatus), string(commands.StatusSuccess))
 	if err != nil {
 		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
 	}
 	defer rows.Close()
-	latest := map[string]Immobilisation{}
-	var order []string
+	type status struct {
+		seq     int64
+		command string
+		im      Immobilisation
+	}
+	var all []status
 	for rows.Next() {
-		var im Immobilisation
-		var command, at, phase, note string
-		if err := rows.Scan(&im.VIN, &command, &at, &im.CommandID, &im.By.Kind, &im.By.User, &im.By.KeyFingerprint, &im.By.Role, &phase, &note); err != nil {
+		var st status
+		var at, phase, note string
+		im := &st.im
+		if err := rows.Scan(&st.seq, &im.VIN, &st.command, &at, &im.CommandID, &im.By.Kind, &im.By.User, &im.By.KeyFingerprint, &im.By.Role, &phase, &note); err != nil {
 			return nil, fmt.Errorf("list immobilised vehicles: %w", err)
-		}
-		if command == "enable_ignition" {
-			delete(latest, im.VIN)
-			continue
 		}
 		im.Since, _ = time.Parse(timeLayout, at)
 		if n, ok := (Entry{Phase: Phase(phase), Outcome: note}).Note(); ok {
 			im.Reason = n.Reason
 		}
-		if _, again := latest[im.VIN]; !again {
-			order = append(order, im.VIN)
-		}
-		latest[im.VIN] = im
+		all = append(all, st)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
+	}
+	slices.SortFunc(all, func(a, b status) int { return cmp.Compare(a.seq, b.seq) })
+	latest := map[string]Immobilisation{}
+	var order []string
+	for _, st := range all {
+		if st.command == "enable_ignition" {
+			delete(latest, st.im.VIN)
+			continue
+		}
+		if _, again := latest[st.im.VIN]; !again {
+			order = append(order, st.im.VIN)
+		}
+		latest[st.im.VIN] = st.im
 	}
 	out := make([]Immobilisation, 0, len(latest))
 	for _, v := range order {

@@ -32,7 +32,7 @@ func (c *clock) set(t time.Time) {
 	c.mu.Unlock()
 }
 
-func openTemp(t *testing.T, opts ...Option) (*Journal, string) {
+func openTemp(t testing.TB, opts ...Option) (*Journal, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state", "fleetdeck", "audit.db")
 	j, err := Open(path, opts...)

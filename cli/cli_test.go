@@ -242,7 +242,7 @@ func TestIgnitionTwoStep(t *testing.T) {
 		wrong = "111111"
 	}
 	r = run(t, "", "--config", cfg, "command", "send", v, "disable_ignition", "--reason", "stolen", "--code", wrong)
-	if r.code != ExitNeedsCode || !strings.Contains(r.stderr, "that is not the code the platform issued for this vehicle") ||
+	if r.code != ExitNeedsCode || !strings.Contains(r.stderr, "that is not the code issued for this vehicle") ||
 		!strings.Contains(r.stderr, "a new code is being requested") || !strings.Contains(r.stdout, "In English: Warning") {
 		t.Fatalf("wrong code: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

@@ -199,7 +199,10 @@ func (b *CodeBook) Explain(vin, command, typed string, err error, now time.Time)
 		return CodeRejection{CodeExpired, fmt.Sprintf("the code expired: codes are valid %s and this one was issued %s ago",
 			shortDur(CodeTTL), shortDur(now.Sub(latest.At)))}
 	case latest.Code == "":
-		return CodeRejection{CodeWrong, "that is not the code the platform issued for this vehicle (Confirmation invalid)"}
+		// Only the time is known (the CLI): the code issued then is still
+		// valid, so this one is not it, or it was replaced since.
+		return CodeRejection{CodeWrong, fmt.Sprintf("that is not the code issued for this vehicle %s ago (still valid for %s), or a newer one replaced it",
+			shortDur(now.Sub(latest.At)), shortDur(latest.At.Add(CodeTTL).Sub(now)))}
 	case latest.Code == typed:
 		return CodeRejection{CodeSuperseded, "the platform no longer takes this code: a newer one was requested for this vehicle (from another console or the CLI), too many wrong codes were tried, or it expired sooner than the console counted"}
 	}

@@ -78,7 +78,8 @@ func TestCodeBookFromTimesOnly(t *testing.T) {
 	if got := b.Explain("WBA12345678901234", "disable_ignition", "123456", invalid, t0.Add(3*time.Minute)); got.Problem != CodeExpired {
 		t.Errorf("after the validity: %+v", got)
 	}
-	if got := b.Explain("WBA12345678901234", "disable_ignition", "123456", invalid, t0.Add(time.Minute)); got.Problem != CodeWrong {
+	if got := b.Explain("WBA12345678901234", "disable_ignition", "123456", invalid, t0.Add(time.Minute)); got.Problem != CodeWrong ||
+		got.What != "that is not the code issued for this vehicle 1m ago (still valid for 1m), or a newer one replaced it" {
 		t.Errorf("within it: %+v", got)
 	}
 	got := b.Explain("1FTFW1ET5DFC10312", "disable_ignition", "123456", invalid, t0.Add(40*time.Second))
