@@ -132,7 +132,12 @@ shot_ignition() {
   for _ in 1 2 3 4 5; do keys ignition Down; done
   wait_for ignition "▸ disable_ignition"
   keys ignition Enter
-  wait_for ignition "code from the platform: 123456"
+  # The modal asks why first, then shows the code counting down.
+  wait_for ignition "Why is this vehicle being immobilised?"
+  keys ignition -l "stolen, police case 2025-118"
+  keys ignition Enter
+  wait_for ignition "Code      123456"
+  sleep 3
   shoot ignition docs/ignition-confirm.svg
   t kill-session -t ignition
 }
