@@ -63,7 +63,7 @@ func (d *ApprovalDesk) Request(ctx context.Context, v, command string, note Note
 
 // Approval reads request id as it stands now.
 func (d *ApprovalDesk) Approval(ctx context.Context, id int64) (Approval, error) {
-	tx, err := d.j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := d.j.st.BeginRead(ctx)
 	if err != nil {
 		return Approval{}, fmt.Errorf("read approval request %d: %w", id, err)
 	}
@@ -206,49 +206,50 @@ func (j *Journal) markUsed(ctx context.Context, actor Actor, id int64, command, 
 	return nil
 }
 
-// approval reads request id and what happened to it, in tx.
+// approval reads request id and what happened to it, in tx: the request
+// by its seq, then its outcomes by the ref index (an OR of the two would
+// make SQLite scan the table, under the writer lock).
 func (j *Journal) approval(ctx context.Context, tx *sql.Tx, id int64) (Approval, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE (seq = ? AND phase = 'intent' AND action = ?) OR (ref = ? AND phase = 'outcome') ORDER BY seq",
-		id, string(ActionApprovalRequest), id)
+	r, err := scanRow(tx.QueryRowContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE seq = ? AND phase = 'intent' AND action = ?"),
+		id, string(ActionApprovalRequest)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Approval{}, ErrApprovalNotFound
+	}
+	if err != nil {
+		return Approval{}, err
+	}
+	rec := Record{Entry: r.entry()}
+	rows, err := tx.QueryContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE ref = ? AND phase = 'outcome'"), id)
 	if err != nil {
 		return Approval{}, err
 	}
 	defer rows.Close()
-	var rec *Record
 	for rows.Next() {
-		r, err := scanRow(rows)
+		o, err := scanRow(rows)
 		if err != nil {
 			return Approval{}, err
 		}
-		if r.seq == id {
-			rec = &Record{Entry: r.entry()}
-			continue
-		}
-		if rec != nil {
-			rec.Outcomes = append(rec.Outcomes, r.entry())
-		}
+		rec.Outcomes = append(rec.Outcomes, o.entry())
 	}
 	if err := rows.Err(); err != nil {
 		return Approval{}, err
 	}
-	if rec == nil {
-		return Approval{}, ErrApprovalNotFound
-	}
-	return approvalOf(*rec, j.now()), nil
+	slices.SortFunc(rec.Outcomes, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	return approvalOf(rec, j.now()), nil
 }
 
 // approvals reads the requests made since since, oldest first: the
 // requests by time (the at index), then what happened to them by
 // reference (the ref index), in one snapshot.
 func (j *Journal) approvals(ctx context.Context, since time.Time) ([]Approval, error) {
-	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := j.st.BeginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list approval requests: %w", err)
 	}
 	defer tx.Rollback()
 	// No ORDER BY: SQLite would rather scan the table in seq order than
 	// read the indexes; the rows are put in order here.
-	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE at >= ? AND action = ? AND phase = 'intent'",
+	rows, err := tx.QueryContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE at >= ? AND action = ? AND phase = 'intent'"),
 		since.UTC().Format(timeLayout), string(ActionApprovalRequest))
 	if err != nil {
 		return nil, fmt.Errorf("list approval requests: %w", err)
@@ -272,7 +273,7 @@ func (j *Journal) approvals(ctx context.Context, since time.Time) ([]Approval, e
 	}
 	var outcomes []Entry
 	if len(recs) > 0 {
-		rows, err = tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE ref >= ? AND phase = 'outcome' AND action IN (?, ?, ?, ?)",
+		rows, err = tx.QueryContext(ctx, j.q("SELECT "+entryColumns+" FROM entries WHERE ref >= ? AND phase = 'outcome' AND action IN (?, ?, ?, ?)"),
 			recs[0].Seq, string(ActionApprovalApprove), string(ActionApprovalReject), string(ActionApprovalWithdraw), string(ActionApprovalUse))
 		if err != nil {
 			return nil, fmt.Errorf("list approval decisions: %w", err)

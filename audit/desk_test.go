@@ -23,7 +23,10 @@ const car = "WBA5R1C51KAJ98123"
 // The note an operator gives travels with the intent: hashed, signed,
 // exported like any field, and read back.
 func TestIntentNoteRoundTrip(t *testing.T) {
-	j, _ := openTemp(t)
+	forEachStore(t, func(t *testing.T, s *testStore) { testIntentNoteRoundTrip(t, s.open(t)) })
+}
+
+func testIntentNoteRoundTrip(t *testing.T, j *Journal) {
 	ctx := context.Background()
 	n := Note{Reason: "stolen\tvehicle,\n police\x1b[31m report", Shown: "speed 12.5 km/h (3s old)", Request: 4, Restart: "the code expired"}
 	if _, err := j.IntentWithNote(ctx, alice, ActionCommandConfirm, car, "disable_ignition", n); err != nil {
@@ -42,7 +45,7 @@ func TestIntentNoteRoundTrip(t *testing.T) {
 	if _, ok := recs[1].Note(); ok || recs[1].Result() != OutcomeUnknown {
 		t.Fatalf("an intent without a note: %+v", recs[1])
 	}
-	if rep, err := j.Verify(ctx); err != nil || !rep.OK {
+	if rep, err := j.Verify(ctx, VerifyOptions{}); err != nil || !rep.OK {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 	if long := (Note{Reason: strings.Repeat("x", 500)}).Clean().Reason; len(long) > MaxReason+3 {
@@ -51,10 +54,17 @@ func TestIntentNoteRoundTrip(t *testing.T) {
 }
 
 func TestApprovalLifecycle(t *testing.T) {
-	c := &clock{t: t0}
-	j, _ := openTemp(t, WithClock(c.now))
+	forEachStore(t, func(t *testing.T, s *testStore) {
+		c := &clock{t: t0}
+		// alice and bob on two journals of one store: two boxes, or a
+		// box and a CLI.
+		testApprovalLifecycle(t, c, s.open(t, WithClock(c.now)), s.open(t, WithClock(c.now)))
+	})
+}
+
+func testApprovalLifecycle(t *testing.T, c *clock, j, jb *Journal) {
 	ctx := context.Background()
-	alices, bobs := Approvals(j, alice), Approvals(j, bob)
+	alices, bobs := Approvals(j, alice), Approvals(jb, bob)
 
 	if _, err := alices.Request(ctx, car, "disable_ignition", Note{}); !errors.Is(err, ErrReasonRequired) {
 		t.Fatalf("no reason: %v", err)
@@ -130,22 +140,27 @@ func TestApprovalLifecycle(t *testing.T) {
 	if got := strings.Join(lines, "\n"); got != "approval.approve bob approved by bob\napproval.withdraw alice withdrawn" {
 		t.Errorf("outcomes:\n%s", got)
 	}
-	if rep, _ := j.Verify(ctx); !rep.OK {
+	if rep, _ := j.Verify(ctx, VerifyOptions{}); !rep.OK {
 		t.Fatalf("verify: %+v", rep)
 	}
 }
 
-// Two operators deciding at once: one wins, the other is told.
+// Operators on several boxes deciding at once: one wins, the others are
+// told.
 func TestApprovalDecidedOnce(t *testing.T) {
-	j, _ := openTemp(t)
+	forEachStore(t, func(t *testing.T, s *testStore) { testApprovalDecidedOnce(t, s) })
+}
+
+func testApprovalDecidedOnce(t *testing.T, s *testStore) {
 	ctx := context.Background()
-	a, _ := Approvals(j, alice).Request(ctx, car, "disable_ignition", Note{Reason: "stolen"})
+	js := []*Journal{s.open(t), s.open(t), s.open(t), s.open(t)}
+	a, _ := Approvals(js[0], alice).Request(ctx, car, "disable_ignition", Note{Reason: "stolen"})
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
 		wg.Go(func() {
 			who := Actor{Kind: KindSSH, User: "op" + string(rune('a'+i)), KeyFingerprint: "SHA256:k" + string(rune('a'+i))}
-			_, errs[i] = Approvals(j, who).Decide(ctx, a.ID, i%2 == 0)
+			_, errs[i] = Approvals(js[i%len(js)], who).Decide(ctx, a.ID, i%2 == 0)
 		})
 	}
 	wg.Wait()
@@ -166,7 +181,10 @@ func TestApprovalDecidedOnce(t *testing.T) {
 // without an approved request of the sender's, and spends the approval
 // once the command is accepted.
 func TestCommandActionsEnforceTheApproval(t *testing.T) {
-	j, _ := openTemp(t)
+	forEachStore(t, func(t *testing.T, s *testStore) { testCommandActionsEnforceTheApproval(t, s.open(t)) })
+}
+
+func testCommandActionsEnforceTheApproval(t *testing.T, j *Journal) {
 	ctx := context.Background()
 	const code = "493817"
 	inner := &fakeCommands{t: t, j: j, code: code}
@@ -221,8 +239,15 @@ func TestCommandActionsEnforceTheApproval(t *testing.T) {
 }
 
 func TestImmobilisedFromTheJournal(t *testing.T) {
-	c := &clock{t: t0}
-	j, _ := openTemp(t, WithClock(c.now))
+	forEachStore(t, func(t *testing.T, s *testStore) {
+		c := &clock{t: t0}
+		testImmobilisedFromTheJournal(t, c, s.open(t, WithClock(c.now)), s.open(t))
+	})
+}
+
+// testImmobilisedFromTheJournal writes through j and reads through other
+// (another process, or box) too.
+func testImmobilisedFromTheJournal(t *testing.T, c *clock, j, other *Journal) {
 	ctx := context.Background()
 	run := func(v, command, id, final string, at time.Time) {
 		t.Helper()
@@ -236,37 +261,37 @@ func TestImmobilisedFromTheJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const other = "W1KZF8DB1LA999874"
+	const otherVIN = "W1KZF8DB1LA999874"
 	run(car, "disable_ignition", "c-1", "Success", t0)
-	run(other, "disable_ignition", "c-2", "Error", t0.Add(time.Minute)) // failed: still drives
+	run(otherVIN, "disable_ignition", "c-2", "Error", t0.Add(time.Minute)) // failed: still drives
 	list, err := j.Immobilised(ctx)
 	if err != nil || len(list) != 1 || list[0].VIN != car || !list[0].Since.Equal(t0) || list[0].By.User != "alice" ||
 		list[0].Reason != "why disable_ignition" || list[0].CommandID != "c-1" {
 		t.Fatalf("after one disable: %+v %v", list, err)
 	}
-	run(other, "disable_ignition", "c-3", "Success", t0.Add(2*time.Minute))
+	run(otherVIN, "disable_ignition", "c-3", "Success", t0.Add(2*time.Minute))
 	run(car, "enable_ignition", "c-4", "Error", t0.Add(3*time.Minute)) // failed: still immobilised
-	if list, _ := j.Immobilised(ctx); len(list) != 2 || list[0].VIN != car || list[1].VIN != other {
+	if list, _ := j.Immobilised(ctx); len(list) != 2 || list[0].VIN != car || list[1].VIN != otherVIN {
 		t.Fatalf("two: %+v", list)
 	}
 	run(car, "enable_ignition", "c-5", "Success", t0.Add(4*time.Minute))
-	if list, _ := j.Immobilised(ctx); len(list) != 1 || list[0].VIN != other {
+	if list, _ := j.Immobilised(ctx); len(list) != 1 || list[0].VIN != otherVIN {
 		t.Fatalf("after enable: %+v", list)
 	}
-	// A second journal handle (another process) reads the same.
-	j2, err := Open(j.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j2.Close()
-	if list, _ := j2.Immobilised(ctx); len(list) != 1 || list[0].VIN != other {
+	// Another process (or box) reads the same.
+	if list, _ := other.Immobilised(ctx); len(list) != 1 || list[0].VIN != otherVIN {
 		t.Fatalf("another process: %+v", list)
 	}
 }
 
 func TestIssuedCodesHaveTimesOnly(t *testing.T) {
-	c := &clock{t: t0}
-	j, _ := openTemp(t, WithClock(c.now))
+	forEachStore(t, func(t *testing.T, s *testStore) {
+		c := &clock{t: t0}
+		testIssuedCodesHaveTimesOnly(t, c, s.open(t, WithClock(c.now)))
+	})
+}
+
+func testIssuedCodesHaveTimesOnly(t *testing.T, c *clock, j *Journal) {
 	ctx := context.Background()
 	inner := &fakeCommands{t: t, j: j, code: "493817"}
 	cmds := Commands(inner, j, alice)

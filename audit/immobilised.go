@@ -3,7 +3,6 @@ package audit
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -16,7 +15,7 @@ import (
 // every console shows, derived from the journal so that it survives
 // restarts and is the same on every box.
 func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
-	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := j.st.BeginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
 	}
@@ -26,10 +25,10 @@ func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
 	// partial index of entries that name a command (every final status
 	// does) instead of the whole journal; they are put in order here, since
 	// an ORDER BY seq makes SQLite prefer a scan of the table.
-	rows, err := tx.QueryContext(ctx, `
-		SELECT s.seq, s.vin, s.command, s.at, s.command_id, i.actor_kind, i.actor_user, i.actor_key, i.actor_role, i.phase, i.outcome
+	rows, err := tx.QueryContext(ctx, j.q(`
+		SELECT s.seq, s.vin, s.command, s.at, s.command_id, i.actor_kind, i.actor_user, i.actor_key, i.actor_role, i.phase, i.detail
 		FROM entries s JOIN entries i ON i.seq = s.ref
-		WHERE s.command_id <> '' AND s.action = ? AND s.outcome = ? AND s.command IN ('disable_ignition', 'enable_ignition')`,
+		WHERE s.command_id <> '' AND s.action = ? AND s.outcome = ? AND s.command IN ('disable_ignition', 'enable_ignition')`),
 		string(ActionCommandStatus), string(commands.StatusSuccess))
 	if err != nil {
 		return nil, fmt.Errorf("list immobilised vehicles: %w", err)
@@ -43,13 +42,13 @@ func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
 	var all []status
 	for rows.Next() {
 		var st status
-		var at, phase, note string
+		var at, phase, detail string
 		im := &st.im
-		if err := rows.Scan(&st.seq, &im.VIN, &st.command, &at, &im.CommandID, &im.By.Kind, &im.By.User, &im.By.KeyFingerprint, &im.By.Role, &phase, &note); err != nil {
+		if err := rows.Scan(&st.seq, &im.VIN, &st.command, &at, &im.CommandID, &im.By.Kind, &im.By.User, &im.By.KeyFingerprint, &im.By.Role, &phase, &detail); err != nil {
 			return nil, fmt.Errorf("list immobilised vehicles: %w", err)
 		}
 		im.Since, _ = time.Parse(timeLayout, at)
-		if n, ok := (Entry{Phase: Phase(phase), Outcome: note}).Note(); ok {
+		if n, ok := (Entry{Phase: Phase(phase), Detail: decodeDetail(detail)}).Note(); ok {
 			im.Reason = n.Reason
 		}
 		all = append(all, st)
@@ -84,8 +83,8 @@ func (j *Journal) Immobilised(ctx context.Context) ([]Immobilisation, error) {
 // since, oldest first: the times only, since the journal never holds a
 // code. The CLI explains a refused code from them.
 func (j *Journal) IssuedCodes(ctx context.Context, since time.Time) ([]commands.IssuedCode, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT vin, command, at FROM entries
-		WHERE action = ? AND phase = 'outcome' AND outcome = 'confirmation issued' AND at >= ? ORDER BY seq`,
+	rows, err := j.db.QueryContext(ctx, j.q(`SELECT vin, command, at FROM entries
+		WHERE action = ? AND phase = 'outcome' AND outcome = 'confirmation issued' AND at >= ?`),
 		string(ActionCommandConfirmation), since.UTC().Format(timeLayout))
 	if err != nil {
 		return nil, fmt.Errorf("list confirmation codes issued: %w", err)
@@ -104,5 +103,8 @@ func (j *Journal) IssuedCodes(ctx context.Context, since time.Time) ([]commands.
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list confirmation codes issued: %w", err)
 	}
+	// By time: no ORDER BY, which would make SQLite scan the table rather
+	// than read the at index.
+	slices.SortStableFunc(out, func(a, b commands.IssuedCode) int { return a.At.Compare(b.At) })
 	return out, nil
 }

@@ -49,14 +49,14 @@ func TestFourEyesOverSSH(t *testing.T) {
 	erin, _ := f.console(t, "erin", erinKey, "operator")
 	bob, _ := f.console(t, "bob", f.viewer, "viewer")
 
-	m := alice.mark()
+	// Marks before anything happens: a screen shows a change once.
+	m, em, bm := alice.mark(), erin.mark(), bob.mark()
 	alice.typeKeys("3", "l", "j", "j", "j", "j", "j", "\r")
 	alice.waitFor(m, 5*time.Second, "Why is this vehicle being immobilised?")
 	alice.typeKeys("stolen, police case 118", "\r")
 	alice.waitFor(m, 5*time.Second, "approval requested (#1)")
 
 	// The others see it within the watch's poll.
-	em, bm := erin.mark(), bob.mark()
 	erin.waitFor(em, 10*time.Second, "⚑ 1 to approve (A)")
 	bob.waitFor(bm, 10*time.Second, "⚑ 1 to approve (A)")
 	bob.typeKeys("A", "y")

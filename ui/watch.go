@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,12 +14,6 @@ import (
 // announces its appends (Changes) is read again on each; otherwise, and as
 // a safety net, it is read on a timer.
 
-// journalChanges is a journal that announces appends; *audit.Journal has it
-// when its store can (PostgreSQL notifies, SQLite is watched).
-type journalChanges interface {
-	Changes(ctx context.Context) <-chan struct{}
-}
-
 // How often the journal is read again without (and despite) notices.
 const (
 	watchPoll       = 3 * time.Second
@@ -29,17 +22,17 @@ const (
 
 // Messages of the watch (inside envelopes for the root).
 type (
-	// journalChanged: the journal may hold something new. external says
-	// another process (or session) wrote it, so the Commands pane's journal
-	// view must look again too.
-	journalChanged struct{ external bool }
-	watchTick      struct{}
+	// safetyChanged: the journal may hold new requests or decisions, or a
+	// vehicle immobilised or freed. external says it announced so itself
+	// (its next notice is then awaited).
+	safetyChanged struct{ external bool }
+	watchTick     struct{}
 )
 
 // touchJournal tells the root that this console wrote to the journal
 // (a command ended, a request was written).
 func touchJournal() tea.Cmd {
-	return func() tea.Msg { return envelope{pane: paneRoot, msg: journalChanged{}} }
+	return func() tea.Msg { return envelope{pane: paneRoot, msg: safetyChanged{}} }
 }
 
 // watch is the root's journal watch.
@@ -51,7 +44,7 @@ type watch struct {
 
 func newWatch(c *Common, log AuditLog) *watch {
 	w := &watch{c: c, every: watchPoll}
-	if jc, ok := log.(journalChanges); ok {
+	if jc, ok := log.(AuditWatcher); ok {
 		w.changes = jc.Changes(c.Ctx)
 		w.every = watchPollNotify
 	}
@@ -68,7 +61,7 @@ func (w *watch) next() tea.Cmd {
 		if _, ok := <-ch; !ok {
 			return nil
 		}
-		return envelope{pane: paneRoot, msg: journalChanged{external: true}}
+		return envelope{pane: paneRoot, msg: safetyChanged{external: true}}
 	}
 }
 
@@ -123,10 +116,11 @@ func (m *Model) rootEnvelope(env envelope) tea.Cmd {
 		}
 	case approvalsChanged:
 		return s.desk.load()
-	case journalChanged:
+	case safetyChanged:
+		// (The Commands pane's journal view watches the journal itself.)
 		cmd := s.reload(m.c)
 		if msg.external {
-			cmd = tea.Batch(cmd, m.commands.loadJournal(), s.watch.next())
+			cmd = tea.Batch(cmd, s.watch.next())
 		}
 		return cmd
 	case watchTick:
