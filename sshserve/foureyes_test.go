@@ -59,7 +59,11 @@ func TestFourEyesOverSSH(t *testing.T) {
 	// The others see it within the watch's poll.
 	erin.waitFor(em, 10*time.Second, "⚑ 1 to approve (A)")
 	bob.waitFor(bm, 10*time.Second, "⚑ 1 to approve (A)")
-	bob.typeKeys("A", "y")
+	// One key at a time, each seen: a burst of runes arrives as one key
+	// (Bubble Tea v1) and would not match.
+	bob.typeKeys("A")
+	bob.waitFor(bm, 5*time.Second, "Approval requests")
+	bob.typeKeys("y")
 	bob.waitFor(bm, 5*time.Second, "read-only session: approving and rejecting are disabled")
 	erin.typeKeys("A")
 	erin.waitFor(em, 5*time.Second, "reason: stolen, police case 118", "alice · pending")
