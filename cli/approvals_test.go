@@ -133,6 +133,12 @@ func TestCommandSendFourEyes(t *testing.T) {
 	if got := recs[0].Result(); !strings.Contains(got, "approved by bob") || !strings.Contains(got, "used: disable_ignition id ") {
 		t.Fatalf("the request's record: %q", got)
 	}
+	// fleetdeck audit shows who asked, who approved, and why.
+	r = run(t, "", "--config", cfg, "audit")
+	if r.code != 0 || !strings.Contains(r.stdout, "approval.request") || !strings.Contains(r.stdout, "approved by bob") ||
+		!strings.Contains(r.stdout, "· why: stolen, case 118") {
+		t.Fatalf("audit: exit %d:\n%s", r.code, r.stdout)
+	}
 }
 
 // --request --wait goes on by itself once another operator approves.

@@ -175,10 +175,14 @@ proves the journal has not been edited.`,
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tVIN\tCOMMAND\tOUTCOME")
 			for _, r := range recs {
+				result := r.Result()
+				if n, ok := r.Note(); ok && n.Reason != "" {
+					result += " · why: " + n.Reason
+				}
 				// The file can be edited by hand: sanitize again on the way out.
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.At.Local().Format("2006-01-02 15:04:05"),
 					termsafe.String(r.Actor.String()), termsafe.String(string(r.Action)), dash(termsafe.String(r.VIN)),
-					dash(termsafe.String(r.Command)), termsafe.String(r.Result()))
+					dash(termsafe.String(r.Command)), termsafe.String(result))
 			}
 			return tw.Flush()
 		},
