@@ -79,8 +79,12 @@ func newCommandRequestsCmd(app *App) *cobra.Command {
 // stateLine is a request's state with who decided and until when it holds.
 func stateLine(a audit.Approval) string {
 	s := string(a.State)
-	if a.Decider != nil && (a.State == audit.ApprovalApproved || a.State == audit.ApprovalRejected || a.State == audit.ApprovalUsed) {
+	switch {
+	case a.Decider == nil:
+	case a.State == audit.ApprovalApproved || a.State == audit.ApprovalRejected:
 		s += " by " + termsafe.String(a.Decider.User)
+	case a.State == audit.ApprovalUsed:
+		s += " (approved by " + termsafe.String(a.Decider.User) + ")"
 	}
 	if exp := a.Expires(); !exp.IsZero() {
 		s += " until " + exp.Local().Format("15:04:05")

@@ -51,7 +51,17 @@ func TestFourEyesOverSSH(t *testing.T) {
 
 	// Marks before anything happens: a screen shows a change once.
 	m, em, bm := alice.mark(), erin.mark(), bob.mark()
-	alice.typeKeys("3", "l", "j", "j", "j", "j", "j", "\r")
+	// Each key is seen before the next: on a loaded machine two j's in
+	// one read arrive as one key of two runes (Bubble Tea v1).
+	alice.typeKeys("3")
+	alice.waitFor(m, 5*time.Second, "[3 Commands]")
+	alice.typeKeys("l")
+	for _, c := range []string{"unlock_door", "location", "diagnostics", "enable_ignition", "disable_ignition"} {
+		mm := alice.mark()
+		alice.typeKeys("j")
+		alice.waitFor(mm, 5*time.Second, "▸ "+c)
+	}
+	alice.typeKeys("\r")
 	alice.waitFor(m, 5*time.Second, "Why is this vehicle being immobilised?")
 	alice.typeKeys("stolen, police case 118", "\r")
 	alice.waitFor(m, 5*time.Second, "approval requested (#1)")

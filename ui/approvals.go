@@ -118,7 +118,7 @@ func (d *approvalDesk) apply(seq uint64, r approvalsResult) []sendRequest {
 func (d *approvalDesk) continueRequest(a audit.Approval) sendRequest {
 	by := "request #" + strconv.FormatInt(a.ID, 10)
 	if a.Decider != nil {
-		by += " approved by " + termsafe.String(a.Decider.User) + " " + age(d.c.Now(), a.DecidedAt)
+		by += " approved by " + termsafe.String(a.Decider.User) + " at " + a.DecidedAt.In(d.c.zone()).Format("15:04:05")
 	}
 	return sendRequest{vin: a.VIN, command: a.Command, confirmed: true, approval: a.ID, reason: a.Reason, approvedBy: by}
 }

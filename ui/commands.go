@@ -518,7 +518,7 @@ func (m *Commands) doneView(f *cmdFlow) []string {
 			return []string{st.Error.Render(f.errText)}
 		}
 		if f.aborted {
-			return []string{st.Dim.Render("⊘ ") + title + " " + st.Dim.Render("aborted"), "  " + st.Dim.Render(truncate(f.errText, m.w-2))}
+			return []string{st.Dim.Render("– ") + title + " " + st.Dim.Render("aborted"), "  " + st.Dim.Render(truncate(f.errText, m.w-2))}
 		}
 		out := []string{st.Error.Render("✗ ") + title + " " + st.Error.Render("failed")}
 		for _, l := range wrapText(f.errText, m.w-2, 2) {

@@ -398,7 +398,7 @@ func TestIgnitionEscAborts(t *testing.T) {
 	drive(t, m, keyMsg("3"), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"))
 	typeText(t, m, "12")
 	drive(t, m, keyMsg("esc"))
-	mustContain(t, m.View(), "⊘ enable_ignition → 1FTFW1ET5DFC10312 aborted", "the code was not sent, so nothing ran on the vehicle")
+	mustContain(t, m.View(), "– enable_ignition → 1FTFW1ET5DFC10312 aborted", "the code was not sent, so nothing ran on the vehicle")
 	if n := len(e.cmds.calls()); n != 1 {
 		t.Fatalf("esc must not send step two (%d sends)", n)
 	}

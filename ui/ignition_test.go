@@ -432,7 +432,7 @@ func TestFourEyes(t *testing.T) {
 		t.Fatalf("after the approval: sends %+v", c)
 	}
 	v = modalText(alice.View())
-	mustContain(t, v, "Reason stolen vehicle, police report 118", "Approved request #1 approved by bob 0s ago", "Code 123456")
+	mustContain(t, v, "Reason stolen vehicle, police report 118", "Approved request #1 approved by bob at 12:00:00", "Code 123456")
 	mustNotContain(t, v, "Why is this vehicle") // the reason was given with the request
 	typeText(t, alice, "123456")
 	drive(t, alice, keyMsg("enter"))
