@@ -110,17 +110,11 @@ Nobody approves their own request; a request nobody decides expires after
 10 minutes.`,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := requestID(args[0])
+			a, err := app.actOnRequest(args[0], func(desk *audit.ApprovalDesk, id int64) (audit.Approval, error) {
+				return desk.Decide(cmd.Context(), id, approve)
+			})
 			if err != nil {
 				return err
-			}
-			desk, err := app.approvalDesk()
-			if err != nil {
-				return err
-			}
-			a, err := desk.Decide(cmd.Context(), id, approve)
-			if err != nil {
-				return decideError(err)
 			}
 			if asJSON {
 				return app.PrintJSON(a)
@@ -140,22 +134,34 @@ func newCommandWithdrawCmd(app *App) *cobra.Command {
 		Short: "Withdraw your own approval request",
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := requestID(args[0])
+			a, err := app.actOnRequest(args[0], func(desk *audit.ApprovalDesk, id int64) (audit.Approval, error) {
+				return desk.Withdraw(cmd.Context(), id)
+			})
 			if err != nil {
 				return err
-			}
-			desk, err := app.approvalDesk()
-			if err != nil {
-				return err
-			}
-			a, err := desk.Withdraw(cmd.Context(), id)
-			if err != nil {
-				return decideError(err)
 			}
 			fmt.Fprintf(app.Stdout, "request %d withdrawn: %s on %s\n", a.ID, termsafe.String(a.Command), termsafe.String(a.VIN))
 			return nil
 		},
 	}
+}
+
+// actOnRequest reads the request id in arg and does act on it at this
+// operator's desk.
+func (a *App) actOnRequest(arg string, act func(*audit.ApprovalDesk, int64) (audit.Approval, error)) (audit.Approval, error) {
+	id, err := requestID(arg)
+	if err != nil {
+		return audit.Approval{}, err
+	}
+	desk, err := a.approvalDesk()
+	if err != nil {
+		return audit.Approval{}, err
+	}
+	r, err := act(desk, id)
+	if err != nil {
+		return r, decideError(err)
+	}
+	return r, nil
 }
 
 // decideError keeps the desk's refusals one line and says which can be

@@ -265,23 +265,32 @@ func (p *pseudonymized) UnmarshalTOML(v any) error {
 type keyList []string
 
 func (k *keyList) UnmarshalTOML(v any) error {
+	out, err := stringList(v, `an array of key names such as ["D"]`, checkKeyList)
+	if err == nil {
+		*k = out
+	}
+	return err
+}
+
+// stringList decodes an array of strings (want says which, for the error)
+// and checks it.
+func stringList(v any, want string, check func([]string) error) ([]string, error) {
 	arr, ok := v.([]any)
 	if !ok {
-		return wrongType(`an array of key names such as ["D"]`, v)
+		return nil, wrongType(want, v)
 	}
 	out := make([]string, 0, len(arr))
 	for _, e := range arr {
 		s, ok := e.(string)
 		if !ok {
-			return fmt.Errorf("must be an array of strings, but holds %s", describe(e))
+			return nil, fmt.Errorf("must be an array of strings, but holds %s", describe(e))
 		}
 		out = append(out, s)
 	}
-	if err := checkKeyList(out); err != nil {
-		return err
+	if err := check(out); err != nil {
+		return nil, err
 	}
-	*k = out
-	return nil
+	return out, nil
 }
 
 // schema lists the keys each table accepts, taken from the raw types' tags

@@ -85,21 +85,9 @@ func checkCommandList(names []string) error {
 type commandList []string
 
 func (l *commandList) UnmarshalTOML(v any) error {
-	arr, ok := v.([]any)
-	if !ok {
-		return wrongType(`an array of command names such as ["disable_ignition"]`, v)
+	out, err := stringList(v, `an array of command names such as ["disable_ignition"]`, checkCommandList)
+	if err == nil {
+		*l = out
 	}
-	out := make([]string, 0, len(arr))
-	for _, e := range arr {
-		s, ok := e.(string)
-		if !ok {
-			return fmt.Errorf("must be an array of strings, but holds %s", describe(e))
-		}
-		out = append(out, s)
-	}
-	if err := checkCommandList(out); err != nil {
-		return err
-	}
-	*l = out
-	return nil
+	return err
 }

@@ -201,17 +201,9 @@ func (md *sendModal) key(k tea.KeyMsg) (overlay, tea.Cmd) {
 		md.follow()
 		return md, cmd
 	}
-	if k.Type == tea.KeyRunes {
-		kept := make([]rune, 0, len(k.Runes))
-		for _, r := range k.Runes {
-			if md.allow(r) {
-				kept = append(kept, r)
-			}
-		}
-		if len(kept) == 0 {
-			return md, nil
-		}
-		k.Runes = kept
+	k, ok := keepRunes(k, md.allow)
+	if !ok {
+		return md, nil
 	}
 	var cmd tea.Cmd
 	md.input, cmd = md.input.Update(k)

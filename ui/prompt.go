@@ -92,19 +92,9 @@ func (p *prompt) Update(msg tea.Msg) (overlay, tea.Cmd) {
 		p.input.Blur()
 		return nil, cmd
 	}
-	if p.allow != nil && k.Type == tea.KeyRunes {
-		// Characters the field cannot take are dropped before the input
-		// sees them.
-		kept := make([]rune, 0, len(k.Runes))
-		for _, r := range k.Runes {
-			if p.allow(r) {
-				kept = append(kept, r)
-			}
-		}
-		if len(kept) == 0 {
-			return p, nil
-		}
-		k.Runes = kept
+	k, ok = keepRunes(k, p.allow)
+	if !ok {
+		return p, nil
 	}
 	var cmd tea.Cmd
 	p.input, cmd = p.input.Update(k)
@@ -133,4 +123,21 @@ func (p *prompt) View() string {
 		lines = append(lines, p.c.Styles.Warning.Render(truncate(p.note, p.w)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// keepRunes drops from a typed key the characters a field cannot take
+// (allow nil: any), before the input sees them; ok is false when nothing
+// is left.
+func keepRunes(k tea.KeyMsg, allow func(rune) bool) (tea.KeyMsg, bool) {
+	if allow == nil || k.Type != tea.KeyRunes {
+		return k, true
+	}
+	kept := make([]rune, 0, len(k.Runes))
+	for _, r := range k.Runes {
+		if allow(r) {
+			kept = append(kept, r)
+		}
+	}
+	k.Runes = kept
+	return k, len(kept) > 0
 }
