@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/fleetdeck/fleetdeck/audit"
+	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -120,7 +121,11 @@ func (d *approvalDesk) continueRequest(a audit.Approval) sendRequest {
 	if a.Decider != nil {
 		by += " approved by " + termsafe.String(a.Decider.User) + " at " + a.DecidedAt.In(d.c.zone()).Format("15:04:05")
 	}
-	return sendRequest{vin: a.VIN, command: a.Command, confirmed: true, approval: a.ID, reason: a.Reason, approvedBy: by}
+	// An ignition command stops at its code anyway; any other asks y/n
+	// first, so that the approval itself never sends it.
+	askFirst := !commands.NeedsConfirmation(a.Command)
+	return sendRequest{vin: a.VIN, command: a.Command, confirmed: !askFirst, askFirst: askFirst,
+		approval: a.ID, reason: a.Reason, approvedBy: by}
 }
 
 // waiting counts other operators' requests that wait for a decision now.

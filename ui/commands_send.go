@@ -81,6 +81,7 @@ type cmdFlow struct {
 
 	// What the policy asked and the operator gave (sendflow.go).
 	confirmed  bool
+	askFirst   bool
 	reason     string
 	request    int64  // the approved request this carries out
 	approvedBy string // who approved it, as the modal shows it

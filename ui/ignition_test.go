@@ -482,6 +482,29 @@ func TestFourEyesRejectAndExpire(t *testing.T) {
 	}
 }
 
+// An approved command that needs no code does not go out by itself when
+// the approval arrives: the requester says y first.
+func TestApprovedCommandWithoutCodeAsksFirst(t *testing.T) {
+	t.Parallel()
+	alice, bob, ae, _, _, _ := twoConsoles(t)
+	alice.commands.policy.Approval = []string{"unlock_door"}
+	bob.commands.policy.Approval = []string{"unlock_door"}
+	pick(t, alice, 0, "unlock_door")
+	typeText(t, alice, "driver locked out")
+	drive(t, alice, keyMsg("enter"))
+	reload(t, bob)
+	drive(t, bob, keyMsg("A"), keyMsg("y"))
+	reload(t, alice)
+	if n := len(ae.cmds.calls()); n != 0 {
+		t.Fatalf("the approval sent it (%d sends)", n)
+	}
+	mustContain(t, modalText(alice.View()), "Approved request #1 approved by bob", "Send unlock_door to 1FTFW1ET5DFC10312?")
+	drive(t, alice, keyMsg("y"))
+	if c := ae.cmds.calls(); len(c) != 1 || c[0].command != "unlock_door" {
+		t.Fatalf("sends %+v", c)
+	}
+}
+
 // Without an approval desk, a command the policy lists is refused rather
 // than sent.
 func TestApprovalWithoutDeskRefuses(t *testing.T) {

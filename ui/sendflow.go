@@ -33,6 +33,9 @@ type sendRequest struct {
 	approval   int64
 	reason     string
 	approvedBy string
+	// askFirst asks y/n whatever the policy says: an approved command that
+	// needs no code must not go out just because the approval arrived.
+	askFirst bool
 }
 
 // sendCommand is the one way for any part of the console (the Commands
@@ -65,7 +68,7 @@ func (m *Commands) startFlow(req sendRequest) tea.Cmd {
 		m.queue = append(m.queue, req)
 		return nil
 	}
-	f := &cmdFlow{vin: req.vin, command: req.command, confirmed: req.confirmed,
+	f := &cmdFlow{vin: req.vin, command: req.command, confirmed: req.confirmed, askFirst: req.askFirst,
 		reason: req.reason, request: req.approval, approvedBy: req.approvedBy, phase: flowPreparing}
 	m.flow = f
 	return m.advance(f)
@@ -86,7 +89,7 @@ func (m *Commands) nextQueued() tea.Cmd {
 func (m *Commands) advance(f *cmdFlow) tea.Cmd {
 	p := m.policy
 	switch {
-	case p.NeedsConfirm(f.command) && !f.confirmed:
+	case (p.NeedsConfirm(f.command) || f.askFirst) && !f.confirmed:
 		return m.toStage(f, stageConfirm)
 	case p.NeedsReason(f.command) && f.reason == "":
 		return m.toStage(f, stageReason)
