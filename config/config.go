@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/termsafe"
+	"github.com/fleetdeck/fleetdeck/theme"
 )
 
 // Environment variables read by this package.
@@ -70,6 +71,7 @@ type Config struct {
 	Platform   *Platform
 	Audit      Audit
 	Keys       map[string][]string // [keys] overrides: action → keys
+	Theme      theme.Spec          // [theme]: a named theme, colours per role
 }
 
 // Fleet is the [fleet] section: High Mobility's fleet clearance API.
@@ -466,6 +468,10 @@ func (c *Config) Validate() error {
 	check("audit.key_file", checkAbs(c.Audit.KeyFile))
 	for _, action := range slices.Sorted(maps.Keys(c.Keys)) {
 		check("keys."+action, checkKeyList(c.Keys[action]))
+	}
+	for _, err := range checkTheme(c.Theme) {
+		err.(*Error).File = c.File
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

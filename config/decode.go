@@ -23,6 +23,7 @@ type rawFile struct {
 	Platform   *rawPlatform       `toml:"platform"`
 	Audit      *rawAudit          `toml:"audit"`
 	Keys       map[string]keyList `toml:"keys"`
+	Theme      *rawTheme          `toml:"theme"`
 }
 
 type rawFleet struct {

@@ -50,5 +50,10 @@ api_key_file = "platform.key"              # or FLEETDECK_PLATFORM_API_KEY; flee
 
 [keys]                           # optional overrides: action = ["key", ...]
 # revoke = ["D"]
+
+[theme]                          # optional: the console's colours
+# name = "auto"                  # auto (follows the terminal's background) | dark | light | high-contrast
+# accent = "#FF8700"             # any role: text, dim, accent, ok, warning, alert, error,
+#                                # selected_fg, selected_bg, changed_bg, border ("#RRGGBB", "#RGB" or "0"-"255")
 `
 }

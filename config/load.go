@@ -246,6 +246,9 @@ func build(raw *rawFile, file string) *Config {
 	if cfg.Audit.Path == "" {
 		cfg.Audit.Path = DefaultAuditPath()
 	}
+	if raw.Theme != nil {
+		cfg.Theme = buildTheme(raw.Theme)
+	}
 	if len(raw.Keys) > 0 {
 		cfg.Keys = make(map[string][]string, len(raw.Keys))
 		for action, keys := range raw.Keys {

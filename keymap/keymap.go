@@ -45,6 +45,14 @@ type KeyMap struct {
 	Confirm                                    key.Binding
 	// The approval requests and immobilised vehicles (four eyes).
 	Approvals, Approve, Reject, Withdraw key.Binding
+
+	// Console-wide tools: the command palette, the notification history
+	// and its dismissal, and whether a selection follows across the views.
+	Palette, Notifications, Dismiss, Link key.Binding
+	// Complete takes the highlighted completion in the palette.
+	Complete key.Binding
+	// Row tools of every pane: copy, export, mark for a bulk action.
+	Copy, Export, Mark, ClearMarks key.Binding
 }
 
 type action struct {
@@ -52,6 +60,11 @@ type action struct {
 	scope Scope
 	get   func(*KeyMap) *key.Binding
 }
+
+// yielding are the actions whose default keys give way to a config that
+// binds them to another action (see yield): those added after configs were
+// already written, so that those keep working.
+var yielding = []string{"palette", "notifications", "dismiss", "link", "complete", "copy", "export", "mark", "clear_marks"}
 
 // actions is the table of names the [keys] config table may use, in the
 // order help and error messages list them.
@@ -87,6 +100,17 @@ var actions = []action{
 	{"approve", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Approve }},
 	{"reject", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Reject }},
 	{"withdraw", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Withdraw }},
+	{"palette", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Palette }},
+	{"notifications", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Notifications }},
+	{"dismiss", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Dismiss }},
+	{"link", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Link }},
+	{"complete", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Complete }},
+	// Copy also works in the dialogs that show text (a message, the
+	// notification history).
+	{"copy", scopePanes | ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Copy }},
+	{"export", scopePanes, func(k *KeyMap) *key.Binding { return &k.Export }},
+	{"mark", ScopeClearance | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Mark }},
+	{"clear_marks", ScopeClearance | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.ClearMarks }},
 }
 
 // Default returns the built-in bindings: arrows and vim keys for movement.
@@ -126,6 +150,15 @@ func Default() *KeyMap {
 		Approve:       b("approve", "y"),
 		Reject:        b("reject", "n"),
 		Withdraw:      b("withdraw", "w"),
+		Palette:       b("command palette", ":"),
+		Notifications: b("notifications", "n"),
+		Dismiss:       b("dismiss toasts", "N"),
+		Link:          b("link selection on/off", "L"),
+		Complete:      b("complete", "tab"),
+		Copy:          b("copy (OSC 52)", "c"),
+		Export:        b("export view", "x"),
+		Mark:          b("mark row", " "),
+		ClearMarks:    b("unmark all", "U"),
 	}
 }
 
@@ -178,6 +211,7 @@ func (k *KeyMap) Apply(overrides map[string][]string) error {
 		bnd.SetHelp(helpKeys(keys), bnd.Help().Desc)
 	}
 	if len(errs) == 0 {
+		next.yield(overrides)
 		errs = append(errs, next.conflicts()...)
 	}
 	if len(errs) > 0 {
@@ -185,6 +219,35 @@ func (k *KeyMap) Apply(overrides map[string][]string) error {
 	}
 	*k = next
 	return nil
+}
+
+// yield gives a key the config bound to an action to it when the key is
+// the default of a yielding action the config left alone: that action loses
+// the key (and is switched off if it had no other). New actions get default
+// keys in new releases, and a config written before them must keep
+// working. Taking the key of an original action, or binding two actions to
+// one key in the config, is still a conflict.
+func (k *KeyMap) yield(overrides map[string][]string) {
+	for _, a := range actions {
+		if _, mine := overrides[a.name]; !mine {
+			continue
+		}
+		for _, b := range actions {
+			if _, theirs := overrides[b.name]; theirs || !slices.Contains(yielding, b.name) || b.name == a.name || !overlap(a.scope, b.scope) {
+				continue
+			}
+			bb := b.get(k)
+			kept := slices.DeleteFunc(slices.Clone(bb.Keys()), func(key string) bool { return slices.Contains(a.get(k).Keys(), key) })
+			if len(kept) == len(bb.Keys()) {
+				continue
+			}
+			bb.SetKeys(kept...)
+			bb.SetHelp(helpKeys(kept), bb.Help().Desc)
+			if len(kept) == 0 {
+				bb.SetEnabled(false)
+			}
+		}
+	}
 }
 
 // conflicts reports keys bound to two actions that are listened for at the

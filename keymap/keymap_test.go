@@ -101,3 +101,31 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// A config written before an action existed keeps working: the key it
+// gives one action is taken from the default of an action it does not
+// mention (here back = x takes x from export), while two keys the config
+// itself clashes are still refused.
+func TestOverrideTakesADefaultKey(t *testing.T) {
+	k := Default()
+	if err := k.Apply(map[string][]string{"back": {"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !key.Matches(press("x"), k.Back) || key.Matches(press("x"), k.Export) {
+		t.Fatal("x should go back, not export")
+	}
+	if k.Export.Enabled() {
+		t.Fatal("export lost its only key and should be off (help then hides it)")
+	}
+	k = Default()
+	if err := k.Apply(map[string][]string{"up": {"c", "up"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !key.Matches(press("c"), k.Up) || key.Matches(press("c"), k.Copy) {
+		t.Fatal("c should move up, not copy")
+	}
+	err := Default().Apply(map[string][]string{"back": {"x"}, "export": {"x"}})
+	if err == nil || !strings.Contains(err.Error(), `"x" is bound to both`) {
+		t.Fatalf("two overrides on one key: %v", err)
+	}
+}
