@@ -60,11 +60,16 @@ func consoleOptions(cfg *config.Config, b *backend.Backend, log *slog.Logger) ui
 		Sandbox:    cfg.Sandbox,
 		Production: cfg.Production,
 		Keys:       cfg.Keys,
+		Theme:      cfg.Theme,
 		Logger:     log.With("component", "ui"),
 		Policy:     cfg.Policy(),
 		// One book for every console of the process: a code typed into
 		// the wrong session's flow is recognised as another vehicle's.
 		Codes: &commands.CodeBook{},
+	}
+	if cfg.File != "" {
+		o.Profiles = config.Profiles(cfg.File)
+		o.ProfileCommand = "fleetdeck --config " + shellQuote(cfg.File)
 	}
 	// Only set what exists: a nil *Client would be a non-nil interface.
 	if b.Fleet != nil {
@@ -129,6 +134,12 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	}
 	opts.Audit = j
 	opts.Approvals = audit.Approvals(j, actor)
+	// Frames and a copy's OSC 52 sequence go out from different goroutines:
+	// an *os.File serialises its writes, anything else gets a SerialWriter.
+	if _, isFile := out.(*os.File); !isFile {
+		out = ui.NewSerialWriter(out)
+	}
+	opts.Clipboard = out
 	opts.Renderer = lipgloss.NewRenderer(out)
 	model, err := ui.New(ctx, opts)
 	if err != nil {

@@ -106,6 +106,8 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 	}
 	o.UI = consoleOptions(cfg, b, log)
 	o.UI.Audit = j
+	// A session's exports are written here, on the ops box, by name only.
+	o.UI.ExportDir = filepath.Join(config.StateDir(), "fleetdeck", "exports")
 	// One clearance list per poll interval for all sessions together (and,
 	// on a PostgreSQL journal, for all boxes together).
 	shared := b.Lister

@@ -81,6 +81,10 @@ func (s *Server) console(next ssh.Handler) ssh.Handler {
 		renderer := bubbletea.MakeRenderer(sess)
 		opts := s.sessionOptions(k, sess.User())
 		opts.Renderer = renderer
+		// The program's frames and a copy's OSC 52 sequence both go to the
+		// channel, from different goroutines: one writer serialises them.
+		out := ui.NewSerialWriter(sess)
+		opts.Clipboard = out
 		if opts.Logger != nil {
 			opts.Logger = opts.Logger.With("user", sess.User(), "role", string(k.Role))
 		}
@@ -109,7 +113,7 @@ func (s *Server) console(next ssh.Handler) ssh.Handler {
 		}()
 
 		p := tea.NewProgram(model,
-			tea.WithInput(tty), tea.WithOutput(sess),
+			tea.WithInput(tty), tea.WithOutput(out),
 			tea.WithAltScreen(), tea.WithMouseCellMotion(),
 			tea.WithFPS(s.o.FPS),
 			// SIGTERM is the server's to handle (a graceful shutdown), not

@@ -201,10 +201,13 @@ func (m *Clearance) handle(env envelope) tea.Cmd {
 			m.listInFlight = 0
 		}
 		m.listErr = msg.err
+		var news tea.Cmd
 		if msg.err == nil {
-			m.apply(msg.vehicles, msg.at)
+			if all := m.apply(msg.vehicles, msg.at); all != "" {
+				news = notify(levelInfo, "clearance changed: "+all)
+			}
 		}
-		return tea.Batch(m.schedulePoll(), reportFleet(msg.err))
+		return tea.Batch(m.schedulePoll(), reportFleet(msg.err), news)
 	case addResult, deleteResult, eligibilityResult:
 		if env.seq != m.mutSeq {
 			return nil
@@ -221,8 +224,9 @@ func reportFleet(err error) tea.Cmd {
 	return reportProvider(providerFleet, err, fleet.IsUnauthorized(err))
 }
 
-// apply installs a fresh list, noting what changed since the last one.
-func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) {
+// apply installs a fresh list, noting what changed since the last one, and
+// returns every change in a line ("" when nothing changed).
+func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) string {
 	prev := make(map[string]fleet.Status, len(m.rows))
 	for i := range m.rows {
 		prev[m.rows[i].v.VIN] = m.rows[i].v.Status
@@ -264,6 +268,17 @@ func (m *Clearance) apply(vs []fleet.Vehicle, at time.Time) {
 	}
 	m.sortRows()
 	m.refilter(selected)
+	if len(news) == 0 {
+		return ""
+	}
+	full := make([]string, 0, len(news))
+	for vinS := range changed {
+		if v, ok := m.find(vinS); ok {
+			full = append(full, v.VIN+" "+string(v.Status))
+		}
+	}
+	sort.Strings(full)
+	return strings.Join(full, ", ")
 }
 
 // safeVehicle sanitizes every string of v for the terminal. The fleet client
@@ -320,10 +335,10 @@ func (m *Clearance) sortRows() {
 
 // refilter rebuilds the visible index and keeps keep (a VIN) selected.
 func (m *Clearance) refilter(keep string) {
-	q := m.filter.match()
+	f := compileFilter(m.filter.match())
 	m.view = m.view[:0]
 	for i := range m.rows {
-		if q == "" || strings.Contains(m.rows[i].lower, q) {
+		if f.empty() || f.match(&m.rows[i]) {
 			m.view = append(m.view, i)
 		}
 	}
@@ -401,8 +416,14 @@ func (m *Clearance) key(msg tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Add):
 		return m.openAdd()
+	case key.Matches(msg, k.Revoke) && m.c.marks.len() > 0:
+		return m.openBulkRevoke()
 	case key.Matches(msg, k.Revoke):
 		return m.openRevoke(m.selectedVIN())
+	case key.Matches(msg, k.Mark):
+		m.toggleMark()
+	case key.Matches(msg, k.ClearMarks):
+		m.c.marks.clear()
 	case key.Matches(msg, k.Eligibility):
 		return m.openEligibility(m.selectedVIN())
 	}
@@ -548,6 +569,8 @@ func (m *Clearance) rowLine(l clearLayout, vi int) string {
 	switch _, immobilised := m.c.immob.get(r.v.VIN); {
 	case immobilised:
 		b.WriteString(immobilisedMark)
+	case m.c.marks.has(r.v.VIN):
+		b.WriteString("✓")
 	case changed:
 		b.WriteString("•")
 	default:
@@ -607,7 +630,11 @@ func (m *Clearance) ShortHelp() []key.Binding {
 	k := m.c.Keys
 	b := []key.Binding{k.Up, k.Down, k.Filter, k.Sort, k.Open, k.Refresh}
 	if !m.c.ReadOnly {
-		b = append(b, k.Add, k.Revoke)
+		revoke := k.Revoke
+		if n := m.c.marks.len(); n > 0 {
+			revoke = withHelp(k.Revoke, fmt.Sprintf("revoke/cancel %d marked", n))
+		}
+		b = append(b, k.Add, revoke, k.Mark)
 	}
 	return append(b, k.Eligibility)
 }
@@ -616,12 +643,13 @@ func (m *Clearance) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	edit := []key.Binding{k.Eligibility}
 	if !m.c.ReadOnly {
-		edit = []key.Binding{k.Add, k.Revoke, k.Eligibility, k.Confirm}
+		edit = []key.Binding{k.Add, k.Revoke, k.Eligibility, k.Confirm, k.Mark, k.ClearMarks}
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.Sort, k.SortReverse, k.Refresh, k.Open, k.Back},
 		edit,
+		{k.Copy, k.Export},
 	}
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,8 +47,14 @@ func (m *Clearance) refuse() string {
 	return ""
 }
 
+// showMessage opens a message over the pane; the history keeps its text
+// (the message wraps long lines to a few).
 func (m *Clearance) showMessage(isErr bool, lines ...string) tea.Cmd {
-	return m.overlays.open(newMessage(m.c, isErr, lines...))
+	lvl := levelInfo
+	if isErr {
+		lvl = levelError
+	}
+	return tea.Batch(m.overlays.open(newMessage(m.c, isErr, lines...)), notifyQuiet(lvl, strings.Join(lines, " ")))
 }
 
 // mutate runs one change against the fleet API; its answer comes back as
@@ -134,37 +141,101 @@ func (g *guardedString) Set(v string) {
 	g.V = v
 }
 
-func brandOptions(selected string) []huh.Option[string] {
-	brands := fleet.Brands()
-	opts := make([]huh.Option[string], len(brands))
-	for i, b := range brands {
-		opts[i] = huh.NewOption(b, b).Selected(b == selected)
+// brandOptions lists the fleet API's brands for a VIN: keep first (the
+// brand a vehicle already has), then the brands the VIN's manufacturer code
+// points to (vin.Brands; the sandbox's for a VIN only the sandbox takes),
+// marked as proposed, then the rest. huh's select lands on the first entry
+// when its options change, so the proposal is what the operator confirms.
+// The sandbox brand is proposed for a VIN with I, O or Q only on a sandbox
+// profile: elsewhere such a VIN is more likely a typo.
+func brandOptions(vinS, keep string, sandbox bool) []huh.Option[string] {
+	v := vin.Normalize(vinS)
+	var proposed []string
+	if len(v) >= 3 {
+		proposed = vin.Brands(v)
+		if sandbox && !vin.Valid(v) && vin.Plausible(v) {
+			proposed = []string{fleet.BrandSandbox}
+		}
+	}
+	var first []string
+	if keep != "" {
+		first = append(first, keep)
+	}
+	for _, b := range proposed {
+		if b != keep {
+			first = append(first, b)
+		}
+	}
+	opts := make([]huh.Option[string], 0, len(fleet.Brands())+1)
+	for i, b := range first {
+		label := b
+		if slices.Contains(proposed, b) {
+			label += "  ← proposed from the VIN (" + vin.WMI(v) + ")"
+		}
+		opts = append(opts, huh.NewOption(label, b).Selected(i == 0))
+	}
+	for _, b := range fleet.Brands() {
+		if !slices.Contains(first, b) {
+			opts = append(opts, huh.NewOption(b, b))
+		}
 	}
 	return opts
 }
 
-// vinHint is the as-you-type line under the VIN field.
-func vinHint(s string) string {
+// brandField is the brand select under a VIN field: its options follow the
+// VIN as it is typed, and it refuses a brand the VIN does not suit (a VIN
+// with I, O or Q suits only the sandbox).
+func brandField(v *guardedString, brand *string, keep string, sandbox bool) *huh.Select[string] {
+	return huh.NewSelect[string]().Title("Brand").
+		Options(brandOptions(v.Get(), keep, sandbox)...).
+		OptionsFunc(func() []huh.Option[string] { return brandOptions(v.Get(), keep, sandbox) }, v).
+		Value(brand).Height(6).Filtering(false).
+		Validate(func(b string) error { _, err := fleet.CheckVIN(v.Get(), b); return err })
+}
+
+// vinHint is the as-you-type line under the VIN field: whether it is a
+// VIN, and the brands its manufacturer code points to.
+func vinHint(s string, sandbox bool) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "17 characters; I, O and Q never appear"
 	}
+	proposal := ""
+	if bs := vin.Brands(s); len(bs) > 0 {
+		proposal = " · " + vin.WMI(s) + ": " + strings.Join(bs, " or ")
+	}
 	r, err := vin.Check(s)
 	if err != nil {
+		switch {
+		case vin.Plausible(vin.Normalize(s)) && sandbox:
+			return "⚠ I, O or Q: a sandbox VIN (brand sandbox); no car carries it"
+		case vin.Plausible(vin.Normalize(s)):
+			return "✗ " + termsafe.String(err.Error()) + "; only the sandbox brand takes such VINs"
+		}
 		return "✗ " + termsafe.String(err.Error())
 	}
 	if w := r.Warning(); w != "" {
-		return "⚠ " + w + " (allowed)"
+		return "⚠ " + w + " (allowed)" + proposal
 	}
-	return "✓ valid VIN"
+	return "✓ valid VIN" + proposal
+}
+
+// formVIN accepts what some brand takes: a valid VIN, or the shape of one
+// (the sandbox's); the brand field then checks the pair.
+func formVIN(s string) error {
+	_, err := vin.Check(s)
+	if err != nil && vin.Plausible(vin.Normalize(s)) {
+		return nil
+	}
+	return err
 }
 
 // vinField is the VIN input both forms start with; the line under it judges
 // the VIN as it is typed.
-func vinField(v *guardedString) *huh.Input {
+func vinField(v *guardedString, sandbox bool) *huh.Input {
 	return huh.NewInput().Title("VIN").Accessor(v).CharLimit(17).
-		DescriptionFunc(func() string { return vinHint(v.Get()) }, v).
-		Validate(func(s string) error { _, err := vin.Check(s); return err })
+		DescriptionFunc(func() string { return vinHint(v.Get(), sandbox) }, v).
+		Validate(formVIN)
 }
 
 func (m *Clearance) openAdd() tea.Cmd {
@@ -175,9 +246,8 @@ func (m *Clearance) openAdd() tea.Cmd {
 	isMB := func() bool { return v.brand == fleet.BrandMercedesBenz }
 	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.add(v) },
 		huh.NewGroup(
-			vinField(v.vin),
-			huh.NewSelect[string]().Title("Brand").Options(brandOptions("")...).
-				Value(&v.brand).Height(6).Filtering(false),
+			vinField(v.vin, m.c.sandbox),
+			brandField(v.vin, &v.brand, "", m.c.sandbox),
 		).Title("Add a vehicle for clearance"),
 		huh.NewGroup(
 			huh.NewInput().Title("Odometer (required for Mercedes-Benz)").Value(&v.odometer).CharLimit(9).
@@ -212,44 +282,44 @@ func (m *Clearance) openEligibility(vinS string) tea.Cmd {
 	if m.busy != "" {
 		return m.showMessage(true, m.busy+" still in progress")
 	}
-	vinV, brand := newGuardedString(""), ""
+	vinV, brand, keep := newGuardedString(""), "", ""
 	if sel, ok := m.find(vinS); ok {
-		vinV, brand = newGuardedString(sel.VIN), sel.Brand
+		vinV, brand, keep = newGuardedString(sel.VIN), sel.Brand, sel.Brand
 	}
 	return m.overlays.open(newForm(m.c, func() tea.Cmd { return m.eligibility(vinV.Get(), brand) },
 		huh.NewGroup(
-			vinField(vinV),
-			huh.NewSelect[string]().Title("Brand").Options(brandOptions(brand)...).
-				Value(&brand).Height(6),
+			vinField(vinV, m.c.sandbox),
+			brandField(vinV, &brand, keep, m.c.sandbox),
 		).Title("Eligibility check"),
 	))
 }
 
 func (m *Clearance) eligibility(vinS, brand string) tea.Cmd {
-	r, err := vin.Check(vinS)
+	v, err := fleet.CheckVIN(vinS, brand)
 	if err != nil {
 		return m.showMessage(true, errorText(err))
 	}
 	svc := m.svc
-	return m.mutate("eligibility "+r.VIN, func(ctx context.Context) tea.Msg {
-		e, err := svc.Eligibility(ctx, r.VIN, brand)
+	return m.mutate("eligibility "+v, func(ctx context.Context) tea.Msg {
+		e, err := svc.Eligibility(ctx, v, brand)
 		if err != nil {
-			err = fmt.Errorf("eligibility of %s: %w", r.VIN, err)
+			err = fmt.Errorf("eligibility of %s: %w", v, err)
 		}
-		return eligibilityResult{e: e, vin: r.VIN, err: err}
+		return eligibilityResult{e: e, vin: v, err: err}
 	})
 }
 
 // vehicle turns the form's values into the request, with the same checks the
 // form makes (so nothing reaches the API that the form would refuse).
 func (v *addValues) vehicle() (fleet.NewVehicle, error) {
-	r, err := vin.Check(v.vin.Get())
+	if v.brand == "" {
+		return fleet.NewVehicle{}, fmt.Errorf("add %s: choose a brand", vin.Normalize(v.vin.Get()))
+	}
+	vinS, err := fleet.CheckVIN(v.vin.Get(), v.brand)
 	if err != nil {
 		return fleet.NewVehicle{}, err
 	}
-	if v.brand == "" {
-		return fleet.NewVehicle{}, fmt.Errorf("add %s: choose a brand", r.VIN)
-	}
+	r := struct{ VIN string }{vinS}
 	nv := fleet.NewVehicle{VIN: r.VIN, Brand: v.brand}
 	mb := v.brand == fleet.BrandMercedesBenz
 	odo, err := parseOdometer(v.odometer, mb)

@@ -88,6 +88,9 @@ type Commands struct {
 	approvals ApprovalService // nil: no approval desk
 	codes     *commands.CodeBook
 	queue     []sendRequest
+	// lastFlow is the newest flow for each vehicle and command (a bulk
+	// send follows its rows here).
+	lastFlow map[string]*cmdFlow
 }
 
 func newCommands(c *Common, svc CommandService, log AuditLog) *Commands {
@@ -294,7 +297,11 @@ func (m *Commands) key(msg tea.KeyMsg) tea.Cmd {
 			m.refilter()
 		}
 	case key.Matches(msg, k.Send):
-		return m.send()
+		return m.sendKey()
+	case key.Matches(msg, k.Mark) && m.col == 0:
+		m.toggleMark()
+	case key.Matches(msg, k.ClearMarks):
+		m.c.marks.clear()
 	case key.Matches(msg, k.Left):
 		m.col = 0
 	case key.Matches(msg, k.Right):
@@ -339,11 +346,17 @@ func (m *Commands) View() string {
 	}
 	st := m.c.Styles
 	if m.svc == nil {
+		why := "Commands disabled: no [commands] section in config"
 		if m.c.ReadOnly {
-			// A viewer's session holds no command client at all.
-			return fit(st.Dim.Render("read-only session: sending commands is disabled"), m.w, m.h)
+			// A viewer's session holds no command client at all; the
+			// journal is still theirs to read.
+			why = "read-only session: sending commands is disabled; the journal below is every operator's"
 		}
-		return fit(st.Dim.Render("Commands disabled: no [commands] section in config"), m.w, m.h)
+		lines := []string{st.Dim.Render(truncate(why, m.w))}
+		if m.journal != nil {
+			lines = append(lines, "", m.journal.view(m.w, m.h-2))
+		}
+		return fit(strings.Join(lines, "\n"), m.w, m.h)
 	}
 	l := m.lay
 	ruleLine := st.Dim.Render(strings.Repeat("─", m.w))
@@ -410,6 +423,9 @@ func (m *Commands) pickers() []string {
 				label = st.Dim.Render("other VIN…")
 			} else {
 				label += " " + st.Dim.Render("(typed)")
+			}
+			if idx := m.vview[vi]; idx >= 0 && m.c.marks.has(m.vehicles[idx].VIN) {
+				label = "✓ " + label
 			}
 			left = m.pickRow(label, vi == m.vwin.cursor, m.col == 0, lw)
 			if _, ok := m.c.immob.get(v); ok && v != "" {
@@ -632,11 +648,11 @@ func (m *Commands) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	act := []key.Binding{k.Filter, k.Back}
 	if !m.c.ReadOnly {
-		act = append([]key.Binding{k.Send}, act...)
+		act = append([]key.Binding{withHelp(k.Send, "send (to the marked vehicles, when any)"), k.Mark, k.ClearMarks}, act...)
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Left, k.Right},
+		{k.Left, k.Right, withHelp(k.Copy, "copy command id / VIN"), k.Export},
 		act,
 	}
 }

@@ -227,7 +227,7 @@ func (m *Commands) sent(seq uint64, r sendResult) tea.Cmd {
 			}
 			ok = tea.Batch(ok, m.closeFlowModal(f))
 		}
-		return tea.Batch(ok, m.schedulePoll(e))
+		return tea.Batch(ok, m.schedulePoll(e), m.ended(e))
 	}
 	if conf := r.res.Confirmation; conf != nil && current {
 		return tea.Batch(ok, m.codeIssued(m.flow, *conf))
@@ -310,10 +310,12 @@ func (m *Commands) polled(r statusResult) tea.Cmd {
 		if e.fails >= maxPollErrors || !transientStatusErr(r.err) {
 			e.done, e.ended, e.note = true, m.c.Now(), "stopped following: "+errorText(r.err)
 			m.finishFlow(e)
-			return reportCommands(r.err)
+			return tea.Batch(reportCommands(r.err), m.ended(e))
 		}
-		return m.schedulePoll(e)
+		return tea.Batch(reportCommands(r.err), m.schedulePoll(e))
 	}
+	// The status bar follows the last call: this one went through.
+	ok := reportCommands(nil)
 	e.fails = 0
 	e.status = commands.Status(termsafe.String(string(r.cmd.Status)))
 	if d := r.cmd.DetailText(); d != "" {
@@ -325,14 +327,14 @@ func (m *Commands) polled(r statusResult) tea.Cmd {
 			e.ended = r.cmd.Updated
 		}
 		m.finishFlow(e)
-		return nil
+		return tea.Batch(ok, m.ended(e))
 	}
 	if e.polls >= maxPolls {
 		e.done, e.ended, e.note = true, m.c.Now(), "still pending; stopped following (check with: fleetdeck command status "+e.id+")"
 		m.finishFlow(e)
-		return nil
+		return tea.Batch(ok, m.ended(e))
 	}
-	return m.schedulePoll(e)
+	return tea.Batch(ok, m.schedulePoll(e))
 }
 
 func transientStatusErr(err error) bool {

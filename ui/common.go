@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -39,6 +40,17 @@ type Common struct {
 	lookup func(vin string) (fleet.Vehicle, bool)
 	live   TelemetrySource
 	immob  *immobilisedSet
+	// clip receives a copy's OSC 52 sequence: the session's output (nil:
+	// copying is not possible).
+	clip io.Writer
+	// marks are the vehicles marked for a bulk action, in every view.
+	marks *markSet
+	// sandbox: the console runs on a sandbox (the add form proposes the
+	// sandbox brand for a sandbox VIN).
+	sandbox bool
+	// exportDir: "" lets an export write any path the operator names (the
+	// local console); set (an SSH session), files go there, by name only.
+	exportDir string
 }
 
 // Immobilised answers whether a vehicle is immobilised, for any view that
@@ -225,7 +237,7 @@ func fit(s string, w, h int) string {
 		lines = lines[:h]
 	}
 	var b strings.Builder
-	b.Grow((w + 16) * h)
+	b.Grow(max((w+16)*h, len(s)+w+2*h))
 	for i := 0; i < h; i++ {
 		if i > 0 {
 			b.WriteByte('\n')
@@ -315,10 +327,10 @@ func clamp(v, lo, hi int) int {
 // does not blink (a blinking cursor would redraw the screen twice a second).
 func styleInput(ti *textinput.Model, st *Styles) {
 	n := st.Renderer().NewStyle
-	ti.PromptStyle = n().Foreground(colAccent)
+	ti.PromptStyle = n().Foreground(st.col.accent)
 	ti.TextStyle = n()
-	ti.PlaceholderStyle = n().Foreground(colDim)
-	ti.CompletionStyle = n().Foreground(colDim)
+	ti.PlaceholderStyle = n().Foreground(st.col.dim)
+	ti.CompletionStyle = n().Foreground(st.col.dim)
 	ti.Cursor.Style = n().Reverse(true)
 	ti.Cursor.TextStyle = n()
 	ti.Cursor.SetMode(cursor.CursorStatic)

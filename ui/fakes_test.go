@@ -20,6 +20,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/clients/platform"
 	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/stream"
+	"github.com/fleetdeck/fleetdeck/theme"
 )
 
 // testNow is the fixed clock of every test: goldens must not move.
@@ -43,7 +44,9 @@ type fakeFleet struct {
 	addRes   func([]fleet.NewVehicle) ([]fleet.AddResult, error)
 	deleted  []string
 	delErr   error
+	delFail  map[string]error // per VIN, before delErr
 	elig     fleet.Eligibility
+	eligOf   []string // "VIN brand" of each eligibility asked
 	until    time.Time
 }
 
@@ -75,12 +78,16 @@ func (f *fakeFleet) Delete(ctx context.Context, vin string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deleted = append(f.deleted, vin)
+	if err, ok := f.delFail[vin]; ok {
+		return err
+	}
 	return f.delErr
 }
 
 func (f *fakeFleet) Eligibility(ctx context.Context, vin, brand string) (fleet.Eligibility, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.eligOf = append(f.eligOf, vin+" "+brand)
 	e := f.elig
 	e.VIN = vin
 	return e, nil
@@ -298,8 +305,8 @@ func testCommon(t testing.TB, keys map[string][]string) *Common {
 		t.Fatal(err)
 	}
 	return &Common{
-		Ctx: ctx, Styles: NewStyles(asciiRenderer()), Keys: km, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return testNow }, Zone: time.UTC,
+		Ctx: ctx, Styles: NewStyles(asciiRenderer(), theme.Palette{}), Keys: km, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return testNow }, Zone: time.UTC, marks: newMarkSet(),
 		timer: func(d time.Duration, msg tea.Msg) tea.Cmd {
 			if d >= time.Second {
 				return nil

@@ -178,22 +178,27 @@ func TestClearanceRevokeConflictSaysSo(t *testing.T) {
 }
 
 // brandIndex is the position of b in the form's brand list.
-func brandIndex(t *testing.T, b string) int {
-	for i, x := range fleet.Brands() {
-		if x == b {
-			return i
-		}
-	}
-	t.Fatalf("brand %s not in the list", b)
-	return 0
-}
-
+// pickBrand moves the brand select to b (wherever the VIN's proposal put
+// it) and takes it.
 func pickBrand(t *testing.T, m tea.Model, b string) {
 	t.Helper()
-	for i := 0; i < brandIndex(t, b); i++ {
+	on := func() bool {
+		for _, l := range strings.Split(m.View(), "\n") {
+			l = strings.TrimSpace(strings.TrimLeft(l, "┃│ "))
+			if l == "> "+b || strings.HasPrefix(l, "> "+b+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i <= len(fleet.Brands()); i++ {
+		if on() {
+			drive(t, m, keyMsg("enter"))
+			return
+		}
 		drive(t, m, keyMsg("down"))
 	}
-	drive(t, m, keyMsg("enter"))
+	t.Fatalf("brand %s not found in the select:\n%s", b, m.View())
 }
 
 func TestAddMercedesNeedsOdometer(t *testing.T) {
@@ -253,6 +258,7 @@ func TestAddErrorRowShowsDescription(t *testing.T) {
 func TestAddFormRefusesInvalidVIN(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
+	e.opts.Sandbox = false // on a sandbox the sandbox brand would take it
 	m := started(t, e, 80, 24)
 	drive(t, m, keyMsg("a"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("WBAI2345678901234")})
 	mustContain(t, m.View(), "✗ invalid VIN")
@@ -381,7 +387,8 @@ func TestIgnitionTwoStepWrongThenRightCode(t *testing.T) {
 	}
 	v = m.View()
 	mustContain(t, v, "enable_ignition → 1FTFW1ET5DFC10312 Success", `{"ignition":"on"}`)
-	mustContain(t, v, "12:00:00  1FTFW1ET5DFC10312 enable_ignition  Success")
+	drive(t, m, keyMsg("N")) // the toasts float over the history
+	mustContain(t, m.View(), "12:00:00  1FTFW1ET5DFC10312 enable_ignition  Success")
 	var codes []string
 	for _, c := range e.cmds.calls() {
 		codes = append(codes, c.code)
@@ -648,6 +655,7 @@ func TestLateSendReplyDoesNotHijackTheFlow(t *testing.T) {
 	mustNotContain(t, v, "999999", "velho")
 	drive(t, m, envelope{pane: paneCommands, seq: stale, msg: sendResult{vin: "WBA12345678901234", command: "lock_door", step: 1,
 		res: commands.SendResult{Command: &commands.Command{ID: "late-1", Status: commands.StatusSuccess}}}})
+	m.notes.dismiss() // its toast floats over the history line (the prompt has the keys)
 	v = m.View()
 	mustContain(t, v, "Code      123456")
 	drive(t, m, keyMsg("esc"))

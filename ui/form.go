@@ -19,7 +19,8 @@ type formOverlay struct {
 func newForm(c *Common, submit func() tea.Cmd, groups ...*huh.Group) *formOverlay {
 	f := huh.NewForm(groups...).
 		WithTheme(c.Styles.FormTheme()).
-		WithShowHelp(true)
+		// The console's help line lists the form's keys (ShortHelp).
+		WithShowHelp(false)
 	return &formOverlay{c: c, form: f, submit: submit}
 }
 
@@ -51,6 +52,18 @@ func (f *formOverlay) SetSize(w, h int) { f.form.WithWidth(max(w-1, 10)) }
 func (f *formOverlay) Capturing() bool  { return true }
 func (f *formOverlay) View() string     { return f.form.View() }
 
+// TakesText: a burst of keys is text in an input field, single keys in a
+// select.
+func (f *formOverlay) TakesText() bool { return formTakesText(f.form) }
+
+// ShortHelp is the focused field's keys (next, back, select, submit),
+// then how to give up.
 func (f *formOverlay) ShortHelp() []key.Binding {
-	return []key.Binding{withHelp(f.c.Keys.Back, "cancel")}
+	var out []key.Binding
+	for _, b := range f.form.KeyBinds() {
+		if b.Enabled() && b.Help().Key != "" {
+			out = append(out, b)
+		}
+	}
+	return append(out, withHelp(f.c.Keys.Back, "cancel"))
 }

@@ -132,7 +132,9 @@ func TestDisableMovingVehicleNeedsTheVIN(t *testing.T) {
 	if want := "speed 12.5 km/h (3s old); ignition on (3s old); location 59.4063, 24.7181 (3s old)"; notes[1].Shown != want {
 		t.Fatalf("journaled %q, want %q", notes[1].Shown, want)
 	}
-	// The history says why.
+	// The history says why (under the toast that says it ended: N
+	// dismisses it).
+	drive(t, m, keyMsg("N"))
 	mustContain(t, m.View(), "1FTFW1ET5DFC10312 disable_ignition Success  → 12:00:02  why: stolen …")
 }
 
@@ -534,15 +536,15 @@ func TestImmobilisedReminder(t *testing.T) {
 	mustContain(t, v, "⊘ 1 immobilised")
 	// A marker on its rows in every view.
 	for _, row := range []*regexp.Regexp{
-		regexp.MustCompile(`[▸ ]⊘1FTFW1ET5DFC10312 ford`),  // Clearance
-		regexp.MustCompile(`[▸ ]⊘1FTFW1ET5DFC10312\s+VIN`), // Telemetry
-		regexp.MustCompile(`[▸ ]⊘1FTFW1ET5DFC10312 ford`),  // Commands
+		regexp.MustCompile(`[▸ ]⊘1FTFW1ET5DFC10312 ford`),        // Clearance
+		regexp.MustCompile(`[▸ ]⊘[●◐○] 1FTFW1ET5DFC10312\s+VIN`), // Telemetry (and how fresh its data is)
+		regexp.MustCompile(`[▸ ]⊘1FTFW1ET5DFC10312 ford`),        // Commands
 	} {
 		if len(row.FindAllString(v, -1)) == 0 {
 			t.Errorf("no marked row %s:\n%s", row, v)
 		}
 	}
-	if n := strings.Count(v, "⊘1FTFW1ET5DFC10312"); n != 3 {
+	if n := len(regexp.MustCompile(`⊘(?:[●◐○] )?1FTFW1ET5DFC10312`).FindAllString(v, -1)); n != 3 {
 		t.Errorf("%d marked rows, want one per view:\n%s", n, v)
 	}
 	mustNotContain(t, v, "⊘WBA12345678901234")

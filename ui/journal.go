@@ -116,21 +116,25 @@ func (j *journal) SetSize(w, h int) { j.w, j.h = w, h }
 // unknown" when the process died between the request and its answer). Wide
 // panes give a record one line; narrow ones give it two, the outcome under
 // the action.
-func (j *journal) View() string {
+func (j *journal) View() string { return j.view(j.w, j.h) }
+
+// view draws the journal in w×h: the Commands pane gives it its own
+// size, the root a strip under another pane.
+func (j *journal) view(w, h int) string {
 	st := j.c.Styles
-	if j.h <= 0 {
+	if h <= 0 {
 		return ""
 	}
 	out := []string{st.Header.Render("Journal") + st.Dim.Render(" (every operator, newest first)")}
 	if j.err != "" {
-		out = append(out, "  "+st.Error.Render(truncate(j.err, j.w-2)))
+		out = append(out, "  "+st.Error.Render(truncate(j.err, w-2)))
 	}
 	if len(j.records) == 0 && j.err == "" {
 		out = append(out, st.Dim.Render("  no actions recorded yet"))
 	}
 	const actorW, actionW, vinW = 10, 26, 17
-	wide := j.w >= 8+1+actorW+1+actionW+1+vinW+1+20
-	for i := len(j.records) - 1; i >= 0 && len(out) < j.h; i-- {
+	wide := w >= 8+1+actorW+1+actionW+1+vinW+1+20
+	for i := len(j.records) - 1; i >= 0 && len(out) < h; i-- {
 		r := j.records[i]
 		what := journalAction(r.Action)
 		if r.Command != "" {
@@ -151,12 +155,12 @@ func (j *journal) View() string {
 		head := r.At.In(j.c.zone()).Format("15:04:05") + " " + pad(abbrev(termsafe.String(r.Actor.User), actorW-1), actorW) + " "
 		if wide {
 			line := head + pad(abbrev(what, actionW-1), actionW) + " " + pad(termsafe.String(r.VIN), vinW) + " " + style.Render(result)
-			out = append(out, truncate(line, j.w))
+			out = append(out, truncate(line, w))
 			continue
 		}
-		out = append(out, truncate(head+what+" "+termsafe.String(r.VIN), j.w))
-		if len(out) < j.h {
-			out = append(out, truncate("         → "+style.Render(result), j.w))
+		out = append(out, truncate(head+what+" "+termsafe.String(r.VIN), w))
+		if len(out) < h {
+			out = append(out, truncate("         → "+style.Render(result), w))
 		}
 	}
 	return strings.Join(out, "\n")
@@ -169,6 +173,8 @@ func journalAction(a audit.Action) string {
 		return "add"
 	case audit.ActionClearanceRevoke:
 		return "revoke"
+	case audit.ActionClearanceCancel:
+		return "cancel"
 	case audit.ActionCommandConfirmation:
 		return "code for"
 	case audit.ActionCommandConfirm:

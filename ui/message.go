@@ -22,8 +22,13 @@ func newMessage(c *Common, isErr bool, lines ...string) *message {
 
 func (m *message) Init() tea.Cmd { return nil }
 
+// Update: the copy key copies the message and keeps it open; any other key
+// closes it.
 func (m *message) Update(msg tea.Msg) (overlay, tea.Cmd) {
-	if _, ok := msg.(tea.KeyMsg); ok {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		if key.Matches(k, m.c.Keys.Copy) {
+			return m, m.c.copy("the message", strings.Join(m.lines, "\n"))
+		}
 		return nil, nil
 	}
 	return m, nil
@@ -38,7 +43,9 @@ func (m *message) Capturing() bool { return true }
 // anyKey is for help only: help leaves out a binding without keys.
 var anyKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("any key", "back"))
 
-func (m *message) ShortHelp() []key.Binding { return []key.Binding{anyKey} }
+func (m *message) ShortHelp() []key.Binding {
+	return []key.Binding{withHelp(m.c.Keys.Copy, "copy"), anyKey}
+}
 
 func (m *message) View() string {
 	st := m.c.Styles
@@ -52,6 +59,6 @@ func (m *message) View() string {
 			lines = append(lines, style.Render(wl))
 		}
 	}
-	lines = append(lines, "", st.Dim.Render("any key: back"))
+	lines = append(lines, "", st.Dim.Render(keyName(m.c.Keys.Copy)+": copy · any other key: back"))
 	return fit(strings.Join(lines, "\n"), m.w, m.h)
 }

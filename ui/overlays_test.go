@@ -123,7 +123,7 @@ func TestMessageOverlayDismiss(t *testing.T) {
 	p := clearancePane(t, sampleFleet(), nil)
 	drive(t, p, keyMsg("e"), keyMsg("enter"), keyMsg("enter"))
 	msg := topIs[*message](t, &p.overlays)
-	mustContain(t, msg.View(), "1FTFW1ET5DFC10312: ✓ eligible", "any key: back")
+	mustContain(t, msg.View(), "1FTFW1ET5DFC10312: ✓ eligible", "c: copy · any other key: back")
 	if !p.Capturing() {
 		t.Fatal("the key that dismisses a message must not reach the console")
 	}

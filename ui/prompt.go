@@ -34,6 +34,7 @@ type prompt struct {
 // promptSpec is what a caller decides about a prompt.
 type promptSpec struct {
 	label, placeholder string
+	value              string // pre-filled (an export's file name; never a code)
 	limit              int
 	head               func(w int) []string
 	indent             string
@@ -48,6 +49,9 @@ type promptSpec struct {
 func newPrompt(c *Common, s promptSpec) *prompt {
 	ti := textinput.New()
 	ti.Prompt, ti.Placeholder, ti.CharLimit = s.label, s.placeholder, s.limit
+	if s.value != "" {
+		ti.SetValue(s.value)
+	}
 	styleInput(&ti, c.Styles)
 	p := &prompt{
 		c: c, input: ti, head: s.head, indent: s.indent, allow: s.allow, note: s.note,
@@ -62,18 +66,13 @@ func newPrompt(c *Common, s promptSpec) *prompt {
 	return p
 }
 
-// Init focuses the input (never pre-filled: the operator types it).
+// Init focuses the input (a code is never pre-filled: the operator types it).
 func (p *prompt) Init() tea.Cmd { return p.input.Focus() }
 
 func (p *prompt) Update(msg tea.Msg) (overlay, tea.Cmd) {
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
-		if _, mouse := msg.(tea.MouseMsg); mouse {
-			return p, nil
-		}
-		var cmd tea.Cmd
-		p.input, cmd = p.input.Update(msg)
-		return p, cmd
+		return p, feedInput(&p.input, msg)
 	}
 	keys := p.c.Keys
 	switch {
@@ -108,6 +107,7 @@ func (p *prompt) SetSize(w, h int) {
 }
 
 func (p *prompt) Capturing() bool { return true }
+func (p *prompt) TakesText() bool { return true }
 
 func (p *prompt) ShortHelp() []key.Binding {
 	return []key.Binding{withHelp(p.c.Keys.Send, p.acceptHelp), withHelp(p.c.Keys.Back, p.cancelHelp)}
@@ -120,7 +120,9 @@ func (p *prompt) View() string {
 	}
 	lines = append(lines, p.indent+p.input.View())
 	if p.note != "" {
-		lines = append(lines, p.c.Styles.Warning.Render(truncate(p.note, p.w)))
+		for _, l := range wrapText(p.note, max(p.w, 10), 3) {
+			lines = append(lines, p.c.Styles.Warning.Render(l))
+		}
 	}
 	return strings.Join(lines, "\n")
 }
@@ -140,4 +142,15 @@ func keepRunes(k tea.KeyMsg, allow func(rune) bool) (tea.KeyMsg, bool) {
 	}
 	k.Runes = kept
 	return k, len(kept) > 0
+}
+
+// feedInput passes a text input its own messages (the cursor's); mouse
+// events are not for it.
+func feedInput(ti *textinput.Model, msg tea.Msg) tea.Cmd {
+	if _, mouse := msg.(tea.MouseMsg); mouse {
+		return nil
+	}
+	var cmd tea.Cmd
+	*ti, cmd = ti.Update(msg)
+	return cmd
 }

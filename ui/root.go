@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/termsafe"
+	"github.com/fleetdeck/fleetdeck/theme"
 )
 
 // Options wire the console to its backends. A nil backend disables its view
@@ -54,6 +56,22 @@ type Options struct {
 	// User and Role name who is at the console (SSH sessions); the status
 	// bar shows them when set.
 	User, Role string
+
+	// Theme is the [theme] table: a named theme and colours per role.
+	Theme theme.Spec
+	// Clipboard is where a copy writes its OSC 52 sequence: the program's
+	// own output (over SSH, a SerialWriter shared with tea.WithOutput). Nil:
+	// copying says it cannot.
+	Clipboard io.Writer
+	// ExportDir is where an SSH session's exports go, on the ops box (file
+	// names only); "" lets the local console write any path.
+	ExportDir string
+	// Profiles are the profiles beside the config file ("default" for
+	// config.toml itself), for the palette's profile command; ProfileCommand
+	// is the command line that starts fleetdeck on this config, to which
+	// the palette adds --profile NAME.
+	Profiles       []string
+	ProfileCommand string
 }
 
 // Layout thresholds.
@@ -88,9 +106,18 @@ type rootLayout struct {
 	// box is the area each pane owns (its border included in the wide
 	// layout); content is where the pane itself draws.
 	box, content [paneCount]rect
+	// strip is the journal under the Clearance and Telemetry panes on a
+	// narrow but tall screen (h 0: none); Commands shows its own.
+	strip rect
 }
 
-func newRootLayout(w, h int, production bool) rootLayout {
+// Where the journal strip fits: a narrow screen with a body this tall.
+const (
+	stripMinBody = 30
+	stripMaxH    = 10
+)
+
+func newRootLayout(w, h int, production, journal bool) rootLayout {
 	var l rootLayout
 	if production {
 		l.frame = 1
@@ -102,6 +129,14 @@ func newRootLayout(w, h int, production bool) rootLayout {
 	if !l.wide {
 		for i := range l.box {
 			l.box[i], l.content[i] = l.body, l.body
+		}
+		if journal && l.body.h >= stripMinBody {
+			sh := min(stripMaxH, l.body.h/4)
+			l.strip = rect{x: l.body.x, y: l.body.y + l.body.h - sh, w: l.body.w, h: sh}
+			for _, p := range []paneID{paneClearance, paneTelemetry} {
+				l.box[p].h -= sh
+				l.content[p].h -= sh
+			}
 		}
 		return l
 	}
@@ -130,7 +165,15 @@ type Model struct {
 	status   statusBar
 	help     help.Model
 	showHelp bool
+	helpOff  int // first line of the help screen shown
 	focus    paneID
+
+	notes      notifier
+	seenNotes  int  // entries the operator has seen in the history
+	linked     bool // a selection follows across the views
+	profiles   []string
+	profileCmd string
+	remote     bool // an SSH session: the process runs on the ops box
 
 	w, h       int
 	lay        rootLayout
@@ -149,6 +192,10 @@ func New(ctx context.Context, o Options) (*Model, error) {
 	keys := keymap.Default()
 	if err := keys.Apply(o.Keys); err != nil {
 		return nil, fmt.Errorf("ui: [keys]: %w", err)
+	}
+	pal, err := theme.Resolve(o.Theme)
+	if err != nil {
+		return nil, fmt.Errorf("ui: [theme]: %w", err)
 	}
 	r := o.Renderer
 	if r == nil {
@@ -170,9 +217,15 @@ func New(ctx context.Context, o Options) (*Model, error) {
 		poll = defaultPoll
 	}
 	poll = max(poll, minPoll)
-	c := &Common{Ctx: ctx, Styles: NewStyles(r), Keys: keys, Logger: logger, Now: now, ReadOnly: o.ReadOnly}
+	c := &Common{Ctx: ctx, Styles: NewStyles(r, pal), Keys: keys, Logger: logger, Now: now, ReadOnly: o.ReadOnly,
+		clip: orNil(o.Clipboard), marks: newMarkSet(), exportDir: o.ExportDir, sandbox: o.Sandbox}
 
-	m := &Model{c: c, production: o.Production, profile: o.Profile}
+	m := &Model{c: c, production: o.Production, profile: o.Profile, linked: true,
+		profiles: o.Profiles, profileCmd: o.ProfileCommand, remote: o.User != "" || o.Role != ""}
+	if m.profileCmd == "" {
+		m.profileCmd = "fleetdeck"
+	}
+	m.notes.c = c
 	// Interfaces holding typed nil pointers are disabled too.
 	m.clearance = newClearance(c, orNil(o.Fleet), poll)
 	m.telemetry = newTelemetry(c, orNil(o.Telemetry))
@@ -197,6 +250,11 @@ func New(ctx context.Context, o Options) (*Model, error) {
 // a revoke, a command being sent or followed to its end. A server shutting
 // down waits for it before closing the session.
 func (m *Model) Busy() bool {
+	for _, ov := range m.modals.stack {
+		if b, ok := ov.(*bulkAction); ok && b.busy() {
+			return true
+		}
+	}
 	return m.commands.inFlight() || m.clearance.busy != ""
 }
 
@@ -223,18 +281,25 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case clockMsg:
 		m.status.refresh()
+		m.telemetry.tick(m.c.Now())
 		// The top console-wide overlay counts down with the clock.
 		return m, tea.Batch(m.tick(), m.modals.update(msg))
 	case closeModalMsg:
 		m.modals.remove(msg.ov)
-		return m, nil
+		return m, m.nudgeBulk()
 	case providerMsg:
 		m.status.provider(msg)
+		if msg.err != nil {
+			m.notes.add(notifyMsg{level: levelError, text: errorText(msg.err)})
+		}
+		return m, nil
+	case notifyMsg:
+		m.notes.add(msg)
 		return m, nil
 	case openModalMsg:
 		return m, m.modals.open(msg.ov)
 	case tea.KeyMsg:
-		return m, m.key(msg)
+		return m, m.keyBurst(msg)
 	case tea.MouseMsg:
 		return m, m.mouse(msg)
 	case envelope:
@@ -250,6 +315,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := m.update(msg.pane, msg)
 		if msg.pane == paneClearance {
 			m.syncApproved()
+		}
+		if msg.pane == paneCommands {
+			// A bulk send follows its rows in the Commands pane's flows.
+			cmd = tea.Batch(cmd, m.nudgeBulk())
 		}
 		return m, cmd
 	}
@@ -293,14 +362,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	pane := m.panes[m.focus]
 	if pane.Capturing() {
-		return m.update(m.focus, msg)
+		return m.paneKey(msg)
 	}
 	if m.showHelp {
-		if key.Matches(msg, k.Quit) {
-			return tea.Quit
-		}
-		m.showHelp = false
-		return nil
+		return m.helpKey(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -325,8 +390,35 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Approvals):
 		return m.openApprovals()
+	case key.Matches(msg, k.Palette):
+		return m.openPalette()
+	case key.Matches(msg, k.Notifications):
+		m.seenNotes = len(m.notes.entries)
+		return m.modals.open(newNotificationsView(m.c, &m.notes))
+	case key.Matches(msg, k.Dismiss):
+		m.notes.dismiss()
+		return nil
+	case key.Matches(msg, k.Link):
+		m.linked = !m.linked
+		return notify(levelInfo, "linked selection "+onOff(m.linked)+": choosing a vehicle "+map[bool]string{true: "chooses it in every view", false: "stays in its view"}[m.linked])
+	case key.Matches(msg, k.Copy):
+		if c, ok := pane.(interface{ copyTarget() (string, string) }); ok {
+			return m.c.copy(c.copyTarget())
+		}
+		return nil
+	case key.Matches(msg, k.Export):
+		return m.openExport()
 	}
-	return m.update(m.focus, msg)
+	return m.paneKey(msg)
+}
+
+// paneKey hands msg to the focused pane and lets its selection follow into
+// the others.
+func (m *Model) paneKey(msg tea.KeyMsg) tea.Cmd {
+	before := m.selectedIn(m.focus)
+	cmd := m.update(m.focus, msg)
+	m.follow(m.focus, before)
+	return cmd
 }
 
 func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
@@ -368,14 +460,20 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 	if m.panes[target].Capturing() && target != m.focus {
 		return nil
 	}
+	if !l.content[target].contains(msg.X, msg.Y) && !l.wide {
+		return nil // the journal strip
+	}
 	local := msg
 	local.X, local.Y = msg.X-l.content[target].x, msg.Y-l.content[target].y
-	return m.update(target, local)
+	before := m.selectedIn(target)
+	cmd := m.update(target, local)
+	m.follow(target, before)
+	return cmd
 }
 
 // resize lays the screen out for the current size and tells every pane.
 func (m *Model) resize() {
-	m.lay = newRootLayout(m.w, m.h, m.production)
+	m.lay = newRootLayout(m.w, m.h, m.production, m.commands.journal != nil)
 	l := m.lay
 	m.help.Width = max(l.iw, 0)
 	for i := range m.panes {
@@ -397,7 +495,7 @@ func (m *Model) View() string {
 	b.Grow(m.w * m.h * 2)
 	b.WriteString(m.headerView(l.iw))
 	b.WriteByte('\n')
-	b.WriteString(m.bodyView())
+	b.WriteString(m.withToasts(m.bodyView(), l.body.w, l.body.h))
 	b.WriteByte('\n')
 	b.WriteString(m.status.View(l.iw))
 	b.WriteByte('\n')
@@ -429,7 +527,7 @@ func (m *Model) tabs() []tab {
 		p := paneID(i)
 		label := fmt.Sprintf("%d %s", i+1, p)
 		if p == paneClearance && m.clearance.Changes() > 0 {
-			label += fmt.Sprintf(" •%d", m.clearance.Changes())
+			label += fmt.Sprintf(" •%d changed", m.clearance.Changes())
 		}
 		if p == paneTelemetry && m.telemetry.paused {
 			label += " ⏸"
@@ -461,16 +559,42 @@ func (m *Model) headerView(w int) string {
 		}
 		b.WriteByte(' ')
 	}
+	left := b.String()
+	state := m.headerState()
 	// Another operator waits for a second pair of eyes: say so on every
-	// screen, at the right of the tabs.
+	// screen, at the right of the tabs, before anything else there.
+	badge := ""
 	if n := m.safety.desk.waiting(); n > 0 {
-		badge := fmt.Sprintf(" ⚑ %d to approve (%s) ", n, keyName(m.c.Keys.Approvals))
-		if room := w - ansi.StringWidth(b.String()); room >= ansi.StringWidth(badge) {
-			return pad(b.String(), w-ansi.StringWidth(badge)) + st.Notice.Render(badge)
-		}
-		return truncate(b.String(), max(w-ansi.StringWidth(badge), 0)) + st.Notice.Render(truncate(badge, w))
+		badge = st.Notice.Render(fmt.Sprintf(" ⚑ %d to approve (%s) ", n, keyName(m.c.Keys.Approvals)))
 	}
-	return pad(b.String(), w)
+	for _, right := range []string{badge + state, badge} {
+		if gap := w - ansi.StringWidth(left) - ansi.StringWidth(right); gap >= 1 {
+			return left + strings.Repeat(" ", gap) + right
+		}
+	}
+	if badge != "" {
+		return truncate(left, max(w-ansi.StringWidth(badge), 0)) + truncate(badge, w)
+	}
+	return pad(left, w)
+}
+
+// headerState is the right end of the tab bar: unread errors, marks, and
+// whether selection is linked.
+func (m *Model) headerState() string {
+	st := m.c.Styles
+	var parts []string
+	if n := m.notes.unseenErrors(m.seenNotes); n > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("✗ %d new (%s)", n, keyName(m.c.Keys.Notifications))))
+	}
+	if n := m.c.marks.len(); n > 0 {
+		parts = append(parts, st.Notice.Render(fmt.Sprintf("✓ %d marked", n)))
+	}
+	if m.linked {
+		parts = append(parts, st.Accent.Render("⇄ linked"))
+	} else {
+		parts = append(parts, st.Dim.Render("unlinked"))
+	}
+	return strings.Join(parts, st.Dim.Render(" · ")) + " "
 }
 
 // wireSafety builds what four eyes and the immobilised list need: the
@@ -506,9 +630,14 @@ func (m *Model) bodyView() string {
 		return fit(top.View(), w, h)
 	}
 	if m.showHelp {
-		return fit(m.fullHelp(w), w, h)
+		return m.helpView(w, h)
 	}
 	if !l.wide {
+		if l.strip.h > 0 && m.focus != paneCommands {
+			c := l.content[m.focus]
+			rule := m.c.Styles.Dim.Render(strings.Repeat("─", w))
+			return fit(m.panes[m.focus].View(), w, c.h) + "\n" + rule + "\n" + fit(m.commands.journal.view(w, l.strip.h-1), w, l.strip.h-1)
+		}
 		return fit(m.panes[m.focus].View(), w, h)
 	}
 	cols := make([][]string, paneCount)
@@ -543,21 +672,26 @@ func (m *Model) box(title string, focused bool, content string, w, h int) string
 	t := truncate(" "+title+" ", max(inner-2, 0))
 	top := bs.Render(tl+hz) + ts.Render(t) + bs.Render(strings.Repeat(hz, max(inner-1-len([]rune(t)), 0))+tr)
 	side := bs.Render(vt)
-	lines := strings.Split(fit(content, inner, max(h-2, 0)), "\n")
+	body := fit(content, inner, max(h-2, 0))
+	bottom := bs.Render(bl + strings.Repeat(hz, inner) + br)
+	// One allocation: this runs for three panes on every frame.
 	var b strings.Builder
+	b.Grow(len(top) + len(body) + h*(2*len(side)+1) + len(bottom))
 	b.WriteString(top)
-	for _, l := range lines {
+	for l := range strings.SplitSeq(body, "\n") {
 		b.WriteByte('\n')
-		b.WriteString(side + l + side)
+		b.WriteString(side)
+		b.WriteString(l)
+		b.WriteString(side)
 	}
 	b.WriteByte('\n')
-	b.WriteString(bs.Render(bl + strings.Repeat(hz, inner) + br))
+	b.WriteString(bottom)
 	return b.String()
 }
 
 func (m *Model) globalKeys() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.Approvals, k.Quit}
+	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.Approvals, k.Palette, k.Notifications, k.Dismiss, k.Link, k.Quit}
 }
 
 func (m *Model) helpLine(w int) string {
@@ -570,13 +704,52 @@ func (m *Model) helpLine(w int) string {
 		return pad(m.help.ShortHelpView(bindings), w)
 	}
 	if m.showHelp {
-		return pad(m.help.ShortHelpView([]key.Binding{withHelp(k.Back, "close help"), k.Quit}), w)
+		return pad(m.help.ShortHelpView([]key.Binding{withHelp(k.Down, "scroll"), withHelp(k.Back, "close help"), k.Quit}), w)
 	}
 	bindings := m.panes[m.focus].ShortHelp()
 	if !m.panes[m.focus].Capturing() {
-		bindings = append(bindings, k.Help, k.NextPane, k.Quit)
+		bindings = append(bindings, k.Help, k.Palette, k.NextPane, k.Quit)
 	}
 	return pad(m.help.ShortHelpView(bindings), w)
+}
+
+// helpKey scrolls the help screen; any other key closes it.
+func (m *Model) helpKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	lines := strings.Count(m.fullHelp(m.lay.body.w), "\n") + 1
+	last := max(lines-m.lay.body.h, 0)
+	page := max(m.lay.body.h-1, 1)
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Down):
+		m.helpOff = min(m.helpOff+1, last)
+	case key.Matches(msg, k.Up):
+		m.helpOff = max(m.helpOff-1, 0)
+	case key.Matches(msg, k.PageDown):
+		m.helpOff = min(m.helpOff+page, last)
+	case key.Matches(msg, k.PageUp):
+		m.helpOff = max(m.helpOff-page, 0)
+	case key.Matches(msg, k.Bottom):
+		m.helpOff = last
+	case key.Matches(msg, k.Top):
+		m.helpOff = 0
+	default:
+		m.showHelp, m.helpOff = false, 0
+	}
+	return nil
+}
+
+// helpView is the help screen from the line scrolled to; the last line
+// says when there is more below.
+func (m *Model) helpView(w, h int) string {
+	lines := strings.Split(m.fullHelp(w), "\n")
+	off := clamp(m.helpOff, 0, max(len(lines)-h, 0))
+	lines = lines[off:]
+	if len(lines) > h && h > 1 {
+		lines = append(lines[:h-1], m.c.Styles.Notice.Render(fmt.Sprintf("↓ %d more lines (%s/%s scroll)", len(lines)-h+1, keyName(m.c.Keys.Down), keyName(m.c.Keys.PageDown))))
+	}
+	return fit(strings.Join(lines, "\n"), w, h)
 }
 
 func (m *Model) fullHelp(w int) string {
@@ -607,10 +780,26 @@ func (m *Model) fullHelp(w int) string {
 		rowW += cw
 	}
 	flush()
-	for _, l := range wrapText("Mouse: wheel scrolls, click selects a row or a tab. Keys can be changed in the [keys] table of the config.", w, 3) {
+	b.WriteString(st.Header.Render("What the numbers and marks mean") + "\n")
+	for _, l := range numbersLegend {
+		for _, wl := range wrapText(l, w, 3) {
+			b.WriteString(st.Dim.Render(wl) + "\n")
+		}
+	}
+	b.WriteByte('\n')
+	for _, l := range wrapText("Mouse: wheel scrolls, click selects a row or a tab. Keys can be changed in the [keys] table of the config, colours in [theme].", w, 3) {
 		b.WriteString(st.Dim.Render(l) + "\n")
 	}
 	return b.String()
+}
+
+// numbersLegend explains every number and mark the screen shows.
+var numbersLegend = []string{
+	"Tabs: •N changed = clearance rows whose status changed at the last refresh; … = a command in flight; ⏸ = Telemetry paused.",
+	"Header: ✗ N new = errors since you last opened the notifications; ✓ N marked = vehicles marked for a bulk action; ⇄ linked = a selection follows across the views.",
+	"Status bar: token valid = time left on the fleet API token; broker = the MQTT connection (attempt N = reconnection attempts so far, down = time since it was lost); fleet/cmds/mrv = how the last call to each API went (ok, error, invalid credentials, … none yet).",
+	"Telemetry: msg/s = messages per second (the feed, each vehicle); dropped = messages lost because the decoder fell behind; malformed = messages not in the documented format; ● fresh, ◐ late (quieter than 1.5× its usual interval), ○ stale (3×, dimmed); AGE = time since the value's own timestamp.",
+	"Clearance: N vehicles in the list; filter \"…\": N = rows that match; ✓ = marked. Commands: history times are when sent and when it ended.",
 }
 
 // productionFrame surrounds the screen with a heavy red border labelled

@@ -71,6 +71,7 @@ func (m *Commands) startFlow(req sendRequest) tea.Cmd {
 	f := &cmdFlow{vin: req.vin, command: req.command, confirmed: req.confirmed, askFirst: req.askFirst,
 		reason: req.reason, request: req.approval, approvedBy: req.approvedBy, phase: flowPreparing}
 	m.flow = f
+	m.noteFlow(f)
 	return m.advance(f)
 }
 

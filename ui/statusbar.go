@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/fleetdeck/fleetdeck/clients/platform"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
@@ -15,24 +13,29 @@ import (
 type authState uint8
 
 const (
-	authUnknown authState = iota
-	authOK
-	authInvalid
+	authUnknown authState = iota // no call yet
+	authOK                       // the last call went through
+	authFailing                  // the last call failed (network, server, timeout)
+	authInvalid                  // the last call's credentials were refused
 )
 
 func (a authState) String() string {
 	switch a {
 	case authOK:
 		return "ok"
+	case authFailing:
+		return "error"
 	case authInvalid:
 		return "invalid"
 	}
 	return "…"
 }
 
-// statusBar is the line at the bottom: profile, token, broker, credentials,
-// last error. It reads the providers on the clock tick, never while drawing;
-// the broker's state is the Telemetry pane's, from the feed's last batch.
+// statusBar is the line at the bottom: profile, token, broker, and each
+// provider's state as its last call left it. Errors themselves are
+// notifications (toast.go). It reads the providers on the clock tick, never
+// while drawing; the broker's state is the Telemetry pane's, from the
+// feed's last batch.
 type statusBar struct {
 	c          *Common
 	profile    string
@@ -53,9 +56,6 @@ type statusBar struct {
 	mrv        platform.AuthState
 	fleetAuth  authState
 	cmdAuth    authState
-
-	lastErr   string
-	lastErrAt time.Time
 }
 
 // refresh samples the providers (called at most once a second).
@@ -68,18 +68,15 @@ func (s *statusBar) refresh() {
 	}
 }
 
+// provider records how the last call to a provider went: a success after a
+// failure turns it back to ok, and a failure after a success shows at once.
 func (s *statusBar) provider(msg providerMsg) {
 	st := authOK
 	if msg.err != nil {
-		s.lastErr = errorText(msg.err)
-		s.lastErrAt = s.c.Now()
-		st = authUnknown
+		st = authFailing
 		if msg.invalid {
 			st = authInvalid
 		}
-	}
-	if st == authUnknown {
-		return
 	}
 	switch msg.provider {
 	case providerFleet:
@@ -121,7 +118,7 @@ func (s *statusBar) View(w int) string {
 			parts = append(parts, st.Dim.Render("token —"))
 		default:
 			left := s.tokenUntil.Sub(now)
-			t := "token " + countdown(left)
+			t := "token valid " + countdown(left)
 			if left < time.Minute {
 				t = st.Warning.Render(t)
 			}
@@ -151,18 +148,7 @@ func (s *statusBar) View(w int) string {
 	if len(auth) > 0 {
 		parts = append(parts, strings.Join(auth, " · "))
 	}
-	line := strings.Join(parts, sep)
-	if s.lastErr != "" {
-		rest := w - ansi.StringWidth(line) - 3
-		if rest > 8 {
-			e := "✗ " + s.lastErr
-			if !s.lastErrAt.IsZero() {
-				e += " (" + age(now, s.lastErrAt) + ")"
-			}
-			line += sep + st.Error.Render(truncate(e, rest))
-		}
-	}
-	return pad(line, w)
+	return pad(strings.Join(parts, sep), w)
 }
 
 // who renders "alice (operator)", or "" outside SSH sessions.
@@ -192,7 +178,7 @@ func (s *statusBar) authText(t string) string {
 	switch {
 	case t == "ok":
 		return st.OK.Render(t)
-	case t == "invalid":
+	case t == "invalid", t == "error":
 		return st.Error.Render(t)
 	case t == "…":
 		return st.Dim.Render(t)

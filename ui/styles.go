@@ -4,27 +4,41 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/huh"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/fleetdeck/fleetdeck/theme"
 )
 
-// Palette: adaptive so the console reads on light and dark terminals alike.
-var (
-	colText    = lipgloss.AdaptiveColor{Light: "235", Dark: "252"}
-	colDim     = lipgloss.AdaptiveColor{Light: "245", Dark: "243"}
-	colAccent  = lipgloss.AdaptiveColor{Light: "#5A56E0", Dark: "#7571F9"}
-	colGreen   = lipgloss.AdaptiveColor{Light: "#00875F", Dark: "#04B575"}
-	colYellow  = lipgloss.AdaptiveColor{Light: "#9A6700", Dark: "#E5C07B"}
-	colOrange  = lipgloss.AdaptiveColor{Light: "#B5540A", Dark: "#FF9F43"}
-	colRed     = lipgloss.AdaptiveColor{Light: "#C0161E", Dark: "#FF5F5F"}
-	colSelBg   = lipgloss.AdaptiveColor{Light: "254", Dark: "237"}
-	colNewBg   = lipgloss.AdaptiveColor{Light: "#FFF3C4", Dark: "#3A3420"}
-	colBorder  = lipgloss.AdaptiveColor{Light: "250", Dark: "240"}
-	colProdRed = lipgloss.Color("#E0001B") // the same red on any background: it must not be missed
-)
+// colProdRed is the production frame's red, the same on every background
+// and in every theme: it must not be missed.
+var colProdRed = lipgloss.Color("#E0001B")
+
+// colors are the session's theme as lipgloss colours: each adapts to the
+// terminal's background and carries its own 256- and 16-colour value.
+type colors struct {
+	text, dim, accent, ok, warning, alert, error lipgloss.TerminalColor
+	selFg, selBg, changedBg, border              lipgloss.TerminalColor
+}
+
+func newColors(p theme.Palette) colors {
+	c := func(r theme.Role) lipgloss.TerminalColor {
+		d, l := p.Dark[r], p.Light[r]
+		return lipgloss.CompleteAdaptiveColor{
+			Dark:  lipgloss.CompleteColor{TrueColor: d.TrueColor, ANSI256: d.ANSI256, ANSI: d.ANSI},
+			Light: lipgloss.CompleteColor{TrueColor: l.TrueColor, ANSI256: l.ANSI256, ANSI: l.ANSI},
+		}
+	}
+	return colors{
+		text: c(theme.Text), dim: c(theme.Dim), accent: c(theme.Accent), ok: c(theme.OK),
+		warning: c(theme.Warning), alert: c(theme.Alert), error: c(theme.Error),
+		selFg: c(theme.SelectedFg), selBg: c(theme.SelectedBg), changedBg: c(theme.ChangedBg), border: c(theme.Border),
+	}
+}
 
 // Styles are built once per session from that session's renderer, so an SSH
 // client gets colours for its own terminal, not the server's.
 type Styles struct {
-	r *lipgloss.Renderer
+	r   *lipgloss.Renderer
+	col colors
 
 	Title, TabActive, TabInactive        lipgloss.Style
 	PaneTitle, PaneTitleFocused          lipgloss.Style
@@ -40,6 +54,9 @@ type Styles struct {
 
 	statusStyles map[string]lipgloss.Style
 	badgeCache   map[badgeKey]string
+	// freshGlyph is each freshness's mark, rendered once (a row per
+	// vehicle draws one).
+	freshGlyph [stale + 1]string
 }
 
 type badgeKey struct {
@@ -51,13 +68,20 @@ type badgeKey struct {
 // from the network and must not grow it without end.
 const maxBadgeCache = 128
 
-// NewStyles builds the console's styles for renderer r.
-func NewStyles(r *lipgloss.Renderer) *Styles {
+// NewStyles builds the console's styles for renderer r in the colours of
+// palette p (the zero Palette is the default theme).
+func NewStyles(r *lipgloss.Renderer, p theme.Palette) *Styles {
 	if r == nil {
 		r = lipgloss.DefaultRenderer()
 	}
+	if p.Dark == nil {
+		p, _ = theme.Resolve(theme.Spec{})
+	}
 	n := r.NewStyle
-	s := &Styles{r: r}
+	s := &Styles{r: r, col: newColors(p)}
+	col := s.col
+	colText, colDim, colAccent, colBorder := col.text, col.dim, col.accent, col.border
+	colGreen, colYellow, colOrange, colRed := col.ok, col.warning, col.alert, col.error
 	s.Title = n().Bold(true).Foreground(colAccent)
 	s.TabActive = n().Bold(true).Foreground(colAccent)
 	s.TabInactive = n().Foreground(colDim)
@@ -66,8 +90,8 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 	s.Border = n().Foreground(colBorder)
 	s.BorderFocused = n().Foreground(colAccent)
 	s.Header = n().Bold(true).Foreground(colText)
-	s.Selected = n().Background(colSelBg).Bold(true)
-	s.Changed = n().Background(colNewBg)
+	s.Selected = n().Background(col.selBg).Foreground(col.selFg).Bold(true)
+	s.Changed = n().Background(col.changedBg)
 	s.Dim = n().Foreground(colDim)
 	s.Bold = n().Bold(true)
 	s.Error = n().Foreground(colRed)
@@ -106,6 +130,7 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 		"Error":        n().Foreground(colRed).Bold(true),
 	}
 	s.badgeCache = make(map[badgeKey]string)
+	s.freshGlyph = [...]string{fresh: s.OK.Render(fresh.glyph()), late: s.Warning.Render(late.glyph()), stale: stale.glyph()}
 	return s
 }
 
@@ -134,6 +159,7 @@ func (s *Styles) Badge(status string, width int) string {
 // themes are built on the global renderer, which is wrong over SSH.
 func (s *Styles) FormTheme() *huh.Theme {
 	n := s.r.NewStyle
+	colText, colDim, colAccent, colGreen, colRed := s.col.text, s.col.dim, s.col.accent, s.col.ok, s.col.error
 	var t huh.Theme
 	t.Form.Base = n()
 	t.Group.Base = n()

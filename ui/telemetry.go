@@ -78,6 +78,10 @@ type Telemetry struct {
 	paused bool
 
 	state     stream.ConnState
+	downSince time.Time // when the feed was last seen disconnected (zero: it is up)
+	wasUp     bool      // it has been connected: a loss is news
+	lastBatch time.Time // when the last batch arrived (the clock's time)
+	readAt    time.Time // when the vehicle list was read: rates decay from there
 	stats     stream.Stats
 	prevStats stream.Stats
 	prevAt    time.Time
@@ -96,6 +100,7 @@ func (m *Telemetry) Init() tea.Cmd {
 	m.subscribed = true
 	m.ch = m.src.Subscribe(m.c.Ctx)
 	m.state = m.src.State()
+	m.noteState(m.state)
 	m.reload()
 	return m.next()
 }
@@ -129,7 +134,14 @@ func (m *Telemetry) broker() (text string, ok bool) {
 	if m.closed {
 		return "feed closed", false
 	}
-	return m.state.String(), m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying
+	if connected(m.state) {
+		return connText(m.state), true
+	}
+	text = connText(m.state)
+	if !m.downSince.IsZero() {
+		text += ", down " + shortDuration(m.downFor(m.c.Now()))
+	}
+	return text, false
 }
 
 func (m *Telemetry) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -154,11 +166,17 @@ func (m *Telemetry) batch(bm batchMsg) tea.Cmd {
 	if !bm.ok {
 		m.closed = true
 		m.ch = nil
-		return nil
+		m.rate = 0
+		if m.downSince.IsZero() {
+			m.downSince = m.c.Now()
+		}
+		return notify(levelError, "the telemetry feed closed: no more data will arrive in this session")
 	}
 	b := bm.b
 	m.batches++
+	m.lastBatch = m.c.Now()
 	m.state, m.stats = b.State, b.Stats
+	note := m.noteState(b.State)
 	if !m.prevAt.IsZero() && b.At.After(m.prevAt) {
 		d := b.At.Sub(m.prevAt).Seconds()
 		inst := float64(m.stats.Received-min(m.prevStats.Received, m.stats.Received)) / d
@@ -168,7 +186,7 @@ func (m *Telemetry) batch(bm batchMsg) tea.Cmd {
 	if !m.paused && (b.Full || len(b.Changed) > 0) {
 		m.reload()
 	}
-	return m.next()
+	return tea.Batch(note, m.next())
 }
 
 // reload reads the vehicle list and the selected vehicle's properties.
@@ -177,6 +195,7 @@ func (m *Telemetry) reload() {
 		return
 	}
 	m.vehicles = m.src.Vehicles()
+	m.readAt = m.c.Now()
 	m.refilter()
 	m.loadProps()
 }
@@ -307,28 +326,11 @@ func (m *Telemetry) View() string {
 	b.WriteByte('\n')
 
 	idW, kindW, seenW, rateW := teleIDW, teleKindW, teleSeenW, teleRateW
-	b.WriteString(st.Header.Render(pad("  "+pad("VEHICLE", idW)+" "+pad("KIND", kindW)+" "+pad("LAST SEEN", seenW)+" "+padLeft("MSG/S", rateW), m.w)))
+	b.WriteString(st.Header.Render(pad("    "+pad("VEHICLE", idW)+" "+pad("KIND", kindW)+" "+pad("LAST SEEN", seenW)+" "+padLeft("MSG/S", rateW), m.w)))
 	start, end := m.vwin.visible()
 	for vi := start; vi < end; vi++ {
-		v := &m.vehicles[m.view[vi]]
-		sel := vi == m.vwin.cursor
-		marker := "  "
-		if sel {
-			marker = "▸ "
-		}
-		if _, ok := m.c.immob.get(v.ID); ok && !v.Pseudonym {
-			marker = immobilisedMarker(sel)
-		}
-		id, kind := vehicleLabel(v)
-		line := marker + pad(id, idW) + " " + pad(kind, kindW) + " " + pad(age(now, v.LastSeen), seenW) + " " + padLeft(fmt.Sprintf("%.1f", v.Rate), rateW)
-		switch {
-		case sel && !m.focusProps:
-			line = st.Selected.Render(pad(line, m.w))
-		case v.Stale:
-			line = st.Dim.Render(line)
-		}
 		b.WriteByte('\n')
-		b.WriteString(line)
+		b.WriteString(m.vehicleRow(&m.vehicles[m.view[vi]], vi == m.vwin.cursor && !m.focusProps, vi == m.vwin.cursor, now))
 	}
 	shown := end - start
 	if len(m.view) == 0 {
@@ -350,6 +352,35 @@ func (m *Telemetry) View() string {
 	return fit(b.String(), m.w, m.h)
 }
 
+// vehicleRow is one line of the vehicle list: how fresh its data is (a
+// glyph and the colour of LAST SEEN), its id and kind, when it was last
+// seen and its message rate now. A stale row is dimmed throughout.
+func (m *Telemetry) vehicleRow(v *stream.VehicleSummary, selected, cursor bool, now time.Time) string {
+	st := m.c.Styles
+	marker := "  "
+	if cursor {
+		marker = "▸ "
+	}
+	if _, ok := m.c.immob.get(v.ID); ok && !v.Pseudonym {
+		marker = immobilisedMarker(cursor)
+	}
+	fr := vehicleFreshness(v, m.readAt, now)
+	id, kind := vehicleLabel(v)
+	seen := pad(age(now, v.LastSeen), teleSeenW)
+	rate := padLeft(fmt.Sprintf("%.1f", rateNow(v, m.readAt, now)), teleRateW)
+	glyph := fr.glyph()
+	rest := " " + pad(id, teleIDW) + " " + pad(kind, teleKindW) + " "
+	switch {
+	case selected:
+		return st.Selected.Render(pad(marker+glyph+rest+seen+" "+rate, m.w))
+	case fr == stale:
+		return st.Dim.Render(marker + glyph + rest + seen + " " + rate)
+	case fr == late:
+		return marker + st.freshGlyph[late] + rest + st.Warning.Render(seen) + " " + rate
+	}
+	return marker + st.freshGlyph[fresh] + rest + seen + " " + rate
+}
+
 // vehicleLabel: a VIN as it is; a pseudonym marked and shortened so nobody
 // mistakes it for a VIN.
 func vehicleLabel(v *stream.VehicleSummary) (string, string) {
@@ -366,16 +397,20 @@ func (m *Telemetry) stateLine() string {
 	}
 	st := m.c.Styles
 	var parts []string
-	state := termsafe.String(m.state.String())
+	state := connText(m.state)
+	down := ""
+	if d := m.downFor(m.c.Now()); d > 0 || !m.downSince.IsZero() {
+		down = " · disconnected for " + shortDuration(d)
+	}
 	switch {
 	case m.closed:
-		parts = append(parts, st.Error.Render("● feed closed"))
-	case m.state.Phase == stream.Connected || m.state.Phase == stream.Replaying:
+		parts = append(parts, st.Error.Render("● feed closed"+down))
+	case connected(m.state):
 		parts = append(parts, st.OK.Render("● "+state))
 	case m.state.Phase == stream.Failed:
-		parts = append(parts, st.Error.Render("● "+state))
+		parts = append(parts, st.Error.Render("● "+state+down))
 	default:
-		parts = append(parts, st.Warning.Render("● "+state))
+		parts = append(parts, st.Warning.Render("● "+state+down))
 	}
 	parts = append(parts, fmt.Sprintf("%.0f msg/s", m.rate), fmt.Sprintf("%d vehicles", len(m.vehicles)))
 	counters := fmt.Sprintf("dropped %d · malformed %d", m.stats.Dropped, m.stats.Malformed)
@@ -523,6 +558,6 @@ func (m *Telemetry) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{withHelp(k.Right, "properties"), withHelp(k.Left, "vehicles"), k.Back},
-		{k.Pause, k.Filter},
+		{k.Pause, k.Filter, k.Copy, k.Export},
 	}
 }

@@ -117,6 +117,13 @@ func checkVIN(v, brand string) (string, error) {
 	return r.VIN, nil
 }
 
+// CheckVIN is the check the client makes before it sends a VIN for brand:
+// a valid VIN, or for the sandbox brand one with the shape of a VIN. It
+// returns the VIN normalized.
+func CheckVIN(v, brand string) (string, error) {
+	return checkVIN(v, NormalizeBrand(brand))
+}
+
 // prepare checks one vehicle locally and returns it as the API wants it.
 func prepare(nv NewVehicle) (wireNewVehicle, error) {
 	brand := NormalizeBrand(nv.Brand)

@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/fleetdeck/fleetdeck/clients/commands"
+	"github.com/fleetdeck/fleetdeck/clients/fleet"
+)
+
+// Helpers of the tests of the console-wide tools (bursts, toasts, linking,
+// palette, copy, export, bulk, themes).
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: testNow} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// lockedBuffer is the terminal output a copy writes to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The rest of audit.FleetMutator and audit.CommandSender, so that the
+// journaled wrappers can run over the fakes.
+
+func (f *fakeFleet) Get(ctx context.Context, vin string) (fleet.Vehicle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, v := range f.vehicles {
+		if v.VIN == vin {
+			return v, nil
+		}
+	}
+	return fleet.Vehicle{}, fmt.Errorf("get %s: not found", vin)
+}
+
+func (f *fakeFleet) AddBatched(ctx context.Context, vs []fleet.NewVehicle, chunk int, progress func(done, total int)) ([]fleet.AddResult, error) {
+	return f.Add(ctx, vs)
+}
+
+func (f *fakeCommands) Follow(ctx context.Context, id string, each func(commands.Command)) (commands.Command, error) {
+	return f.Status(ctx, id)
+}
+
+// burst is a burst of keys as Bubble Tea v1 reads them: one KeyMsg
+// holding several runes.
+func burst(s string) tea.KeyMsg {
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+// rowWith is the screen line that holds s ("" when none does).
+func rowWith(view, s string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// selectedRow is the line of the list marked ▸ in view (the first such).
+func selectedRow(t *testing.T, view string) string {
+	t.Helper()
+	r := rowWith(view, "▸")
+	if r == "" {
+		t.Fatalf("no selected row:\n%s", view)
+	}
+	return r
+}
+
+func mouseClick(x, y int) tea.MouseMsg {
+	return tea.MouseMsg{X: x, Y: y, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft}
+}
