@@ -1,7 +1,9 @@
 // Package termsafe makes strings that came from the network safe to draw on a
-// terminal: escape sequences (CSI, OSC, DCS, …), C0 and C1 control characters
-// and bidirectional overrides are removed, line breaks and tabs become spaces,
-// and invalid UTF-8 becomes U+FFFD. Everything else is kept as it is.
+// terminal: escape sequences (CSI, OSC, DCS, …), C0 and C1 control characters,
+// bidirectional overrides and characters that draw nothing (zero-width
+// spaces and joiners, tag characters, variation selectors, …) are removed,
+// line breaks and tabs become spaces, and invalid UTF-8 becomes U+FFFD.
+// Everything else is kept as it is.
 package termsafe
 
 import (
@@ -38,7 +40,7 @@ func String(s string) string {
 				i++
 			case r >= 0x80 && r <= 0x9f:
 				i = skipC1(s, r, i+size)
-			case bidiControl(r):
+			case hidden(r):
 				i += size
 			default:
 				b.WriteString(s[i : i+size])
@@ -61,7 +63,7 @@ func Safe(s string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f || bidiControl(r) {
+		if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f || hidden(r) {
 			return false
 		}
 		i += size
@@ -152,9 +154,33 @@ func skipC1(s string, r rune, i int) int {
 	return i
 }
 
-// bidiControl reports the explicit directional formatting characters that can
-// make a terminal show text in an order other than the one it has
-// ("Trojan Source").
-func bidiControl(r rune) bool {
-	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+// hidden reports the characters a terminal draws as nothing, or that change
+// how their neighbours are drawn: with one of them, a string looks like
+// another (a VIN with a zero-width space shows as a second, identical row)
+// or shows in an order other than the one it has ("Trojan Source").
+func hidden(r rune) bool {
+	if r < 0xad {
+		return false
+	}
+	switch {
+	case r == 0x00ad, // soft hyphen
+		r == 0x034f,              // combining grapheme joiner
+		r == 0x061c,              // Arabic letter mark
+		r == 0x115f, r == 0x1160, // Hangul choseong/jungseong fillers
+		r == 0x17b4, r == 0x17b5, // Khmer inherent vowels
+		r >= 0x180b && r <= 0x180f, // Mongolian variation selectors, vowel separator
+		r >= 0x200b && r <= 0x200f, // zero-width space, non-joiner, joiner; LRM, RLM
+		r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
+		r >= 0x2060 && r <= 0x2064, // word joiner, invisible operators
+		r >= 0x2066 && r <= 0x206f, // bidi isolates; deprecated format characters
+		r == 0x3164, r == 0xffa0,   // Hangul fillers
+		r >= 0xfe00 && r <= 0xfe0f,   // variation selectors
+		r == 0xfeff,                  // zero-width no-break space (BOM)
+		r >= 0xfff9 && r <= 0xfffb,   // interlinear annotation
+		r >= 0x1d173 && r <= 0x1d17a, // musical format characters
+		r >= 0xe0000 && r <= 0xe007f, // tag characters
+		r >= 0xe0100 && r <= 0xe01ef: // variation selectors supplement
+		return true
+	}
+	return false
 }

@@ -29,6 +29,22 @@ func TestString(t *testing.T) {
 		{"esc charset", "a\x1b(Bb", "ab"},
 		{"unterminated osc", "a\x1b]0;title", "a"},
 		{"unterminated csi", "a\x1b[12", "a"},
+		// Invisible characters: a VIN with one of these looks like the VIN
+		// without it, and would show as a second, identical row.
+		{"zero width space", "WBA5R1C51KAJ98123\u200b", "WBA5R1C51KAJ98123"},
+		{"zero width non-joiner and joiner", "WBA\u200c5R1\u200dC51", "WBA5R1C51"},
+		{"word joiner and invisible operators", "a\u2060b\u2061c\u2064d", "abcd"},
+		{"byte order mark", "\ufeffWBA5R1C51KAJ98123", "WBA5R1C51KAJ98123"},
+		{"tag characters", "VIN\U000e0001\U000e0041\U000e007f", "VIN"},
+		{"soft hyphen", "WBA5R1\u00adC51", "WBA5R1C51"},
+		{"mongolian vowel separator", "a\u180eb", "ab"},
+		{"variation selectors", "3\ufe0f\U000e0100x", "3x"},
+		{"hangul fillers", "a\u115f\u1160\u3164\uffa0b", "ab"},
+		{"combining grapheme joiner", "a\u034fb", "ab"},
+		{"interlinear annotation", "a\ufff9b\ufffbc", "abc"},
+		{"deprecated format", "a\u206ab\u206fc", "abc"},
+		{"bidi overrides and isolates", "a\u202ab\u202bc\u202cd\u202de\u2067f\u2068g\u2069h", "abcdefgh"},
+		{"visible neighbours kept", "\u2010\u2070\u3165\ufe10", "\u2010\u2070\u3165\ufe10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
