@@ -17,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
+	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -83,8 +84,13 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 	}
 
 	// The handler runs on paho's router goroutine (SetOrderMatters(true)
-	// calls it in line, in order): it only stamps and queues.
+	// calls it in line, in order): it only checks the topic, stamps and
+	// queues.
+	var suspicious suspiciousLog
 	handler := func(_ mqtt.Client, m mqtt.Message) {
+		if p.dropSuspicious(&suspicious, m.Topic()) {
+			return
+		}
 		p.enqueue(m.Topic(), m.Payload(), time.Now().UnixNano())
 	}
 	co := mqtt.NewClientOptions().
@@ -125,7 +131,17 @@ func (o Options) tlsConfig(serverName string) (*tls.Config, error) {
 	}
 	switch {
 	case o.CertFile != "" && o.KeyFile != "":
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		certPEM, err := os.ReadFile(o.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("telemetry cert_file: %w", err)
+		}
+		// The key is a secret like every other: 0600 or refused, with the
+		// chmod that fixes it.
+		keyPEM, err := config.ReadSecretFile(o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("telemetry key_file: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, []byte(keyPEM))
 		if err != nil {
 			// The error names the files, never their content.
 			return nil, fmt.Errorf("telemetry client certificate %s / key %s: %w", o.CertFile, o.KeyFile, err)

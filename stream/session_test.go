@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -105,18 +107,21 @@ func testSession(t *testing.T, pki *testPKI, b testBroker) {
 	if b.StrictTopics() {
 		hostileVehicle = "ev\u202eil" // a bidi override: valid UTF-8, no control character
 	}
+	// A vehicle id that had to be made safe is dropped as suspicious; a
+	// hostile value is made safe and kept.
 	b.Publish(t, topicFor(hostileVehicle, "diagnostics", "speed"),
 		[]byte(`{"message_id":"m2","data":{"diagnostics":{"speed":{"data":"\u001b[2J\u009b31mfast","timestamp":"2024-05-01T10:33:10Z"}}}}`))
+	pub("m2", vin, "fuel_level", `"\u001b[2J\u009b31mfull"`)
 	pub("m3", vin, "speed", `{"unit":"kilometers_per_hour","value":88}`)
 
-	waitFor(t, 5*time.Second, "6 messages", func() bool { return p.Stats().Received >= 6 })
+	waitFor(t, 5*time.Second, "7 messages", func() bool { return p.Stats().Received >= 7 })
 	waitFor(t, 2*time.Second, "decoded", func() bool { return p.inbox.pending() == 0 && p.Stats().Applied >= 3 })
 	st := p.Stats()
-	if st.Applied != 3 || st.Duplicates != 1 || st.Malformed != 1 || st.Oversized != 1 {
+	if st.Applied != 3 || st.Duplicates != 1 || st.Malformed != 2 || st.Oversized != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	props := p.Store().Vehicle(vin)
-	if len(props) != 2 || props[0].Value != "1" || props[0].Unit != "km" || props[1].Value != "88" {
+	if len(props) != 3 || props[1].Value != "1" || props[1].Unit != "km" || props[2].Value != "88" || props[0].Value != "full" {
 		t.Errorf("properties %+v", props)
 	}
 	for _, v := range p.Store().Vehicles() {
@@ -261,6 +266,38 @@ func TestSessionConfigErrors(t *testing.T) {
 				t.Errorf("error shows key material: %v", err)
 			}
 		})
+	}
+}
+
+// The client key is a secret like any other: a key file group or others
+// may read is refused, with the chmod that fixes it.
+func TestSessionRefusesReadableKey(t *testing.T) {
+	pki := newTestPKI(t)
+	key, err := os.ReadFile(pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(t.TempDir(), "client-key.pem")
+	if err := os.WriteFile(loose, key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	p := NewPipeline(PipelineOptions{MQTT: Options{
+		Broker: "ssl://127.0.0.1:1", Topics: []string{"#"}, CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: loose,
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = p.Run(ctx) // refused at once; a key taken would retry until ctx ends
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+loose) || !strings.Contains(err.Error(), "key_file") {
+		t.Fatalf("Run with a 0644 key: %v", err)
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Errorf("error shows key material: %v", err)
+	}
+	if s := p.State(); s.Phase != Failed || !strings.Contains(s.Reason, "chmod 600") {
+		t.Errorf("state %v", s)
 	}
 }
 
