@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -34,6 +35,11 @@ func checkRESTURL(s string) (string, error) {
 	}
 	if u.Host == "" || u.Opaque != "" {
 		return "", errors.New("has no host")
+	}
+	// The bearer token, the API key and the HMAC signature go with every
+	// request: in cleartext only where they never leave the machine.
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", errors.New(cleartextOnlyLoopback("http", "https"))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return "", errors.New("must not have a query or fragment")
@@ -78,7 +84,38 @@ func checkBrokerURL(s string) error {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("must not have a query or fragment")
 	}
+	// Client certificates need TLS anyway (Validate says so); a cleartext
+	// broker elsewhere would carry the vehicles' VINs and positions across
+	// the network for anyone on the path to read or forge.
+	if !brokerTLS(s) && !loopback(u.Hostname()) {
+		return errors.New(cleartextOnlyLoopback(u.Scheme, tlsScheme(u.Scheme)))
+	}
 	return nil
+}
+
+// loopback reports a host that is this machine: 127.0.0.0/8, ::1 (also as
+// an IPv4-mapped address) or the name localhost.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func cleartextOnlyLoopback(scheme, instead string) string {
+	return fmt.Sprintf("plain %s:// is only for loopback addresses (127.0.0.1, ::1, localhost): use %s://", scheme, instead)
+}
+
+// tlsScheme is the TLS form of a cleartext broker scheme.
+func tlsScheme(scheme string) string {
+	switch scheme {
+	case "ws":
+		return "wss"
+	case "mqtt":
+		return "mqtts"
+	}
+	return "ssl"
 }
 
 func defaultBrokerPort(scheme string) string {

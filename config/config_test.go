@@ -264,6 +264,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"FILE:2: fleet.base_url: scheme \"ftp\" is not supported"}, nil},
 		{"fleet base_url relative", "[fleet]\nbase_url = \"fleet.example/v1\"\n",
 			[]string{"FILE:2: fleet.base_url: must be an absolute URL"}, nil},
+		{"fleet base_url plain http", "[fleet]\nbase_url = \"http://fleet.example/v1\"\n",
+			[]string{"FILE:2: fleet.base_url: plain http:// is only for loopback addresses (127.0.0.1, ::1, localhost): use https://"}, nil},
+		{"fleet base_url plain http private address", "[fleet]\nbase_url = \"http://10.0.0.7:8080/v1\"\n",
+			[]string{"FILE:2: fleet.base_url: plain http:// is only for loopback", "use https://"}, nil},
+		{"commands base_url plain http", "[commands]\nbase_url = \"http://api.mobway.cloud\"\n",
+			[]string{"FILE:2: commands.base_url: plain http:// is only for loopback", "use https://"}, nil},
+		{"platform base_url plain http", "[platform]\nbase_url = \"HTTP://mrv.example/v1\"\n",
+			[]string{"FILE:2: platform.base_url: plain http:// is only for loopback", "use https://"}, nil},
+		{"platform login_url plain http", platformOK + "login_url = \"http://127.0.0.1.nip.io/api/v1\"\n",
+			[]string{"FILE:3: platform.login_url: plain http:// is only for loopback", "use https://"}, nil},
+		{"telemetry broker cleartext", "[telemetry]\nbroker = \"tcp://mqtt.example:1883\"\napp_id = \"A\"\n",
+			[]string{"FILE:2: telemetry.broker: plain tcp:// is only for loopback addresses (127.0.0.1, ::1, localhost): use ssl://"}, nil},
+		{"telemetry broker cleartext websocket", "[telemetry]\nbroker = \"ws://mqtt.example/mqtt\"\napp_id = \"A\"\n",
+			[]string{"FILE:2: telemetry.broker: plain ws:// is only for loopback", "use wss://"}, nil},
 		{"fleet base_url query", "[fleet]\nbase_url = \"https://x.example/v1?a=b\"\n",
 			[]string{"FILE:2: fleet.base_url: must not have a query"}, nil},
 		{"fleet base_url credentials not echoed", "[fleet]\nbase_url = \"https://me:hunter2@x.example\"\n",
@@ -312,7 +326,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"FILE: fleet.private_key: secrets do not belong in the config file", "fleet.private_key_file"}, []string{"BEGIN"}},
 		{"telemetry cert without key", telemetryOK + "cert_file = \"c.pem\"\n",
 			[]string{"FILE: telemetry.key_file: cert_file and key_file go together"}, nil},
-		{"telemetry tls files on tcp", "[telemetry]\nbroker = \"tcp://h.example:1883\"\napp_id = \"A\"\nca_file = \"ca.pem\"\n",
+		{"telemetry tls files on tcp", "[telemetry]\nbroker = \"tcp://127.0.0.1:1883\"\napp_id = \"A\"\nca_file = \"ca.pem\"\n",
 			[]string{"FILE: telemetry.broker: ca_file, cert_file and key_file need a TLS broker URL"}, nil},
 		{"commands base_url missing", "[commands]\ntoken_file = \"t\"\n",
 			[]string{"FILE: commands.base_url: required"}, nil},
@@ -470,6 +484,42 @@ func TestFleetAuthChoice(t *testing.T) {
 		if tc.want == FleetAuthClientAssertion && cfg.Fleet.PrivateKeyFile != filepath.Join(filepath.Dir(path), "key.json") {
 			t.Errorf("private_key_file %q not resolved against the config file", cfg.Fleet.PrivateKeyFile)
 		}
+	}
+}
+
+// Cleartext is for loopback only: the bearer token, the HMAC signature and
+// the vehicles' positions must not cross a network unencrypted.
+func TestCleartextOnlyOnLoopback(t *testing.T) {
+	for _, ok := range []string{
+		"http://127.0.0.1:8080/v1", "http://127.8.9.10/v1", "http://[::1]:9000", "http://localhost:1234", "http://LocalHost",
+		"https://fleet.example/v1", "https://10.0.0.7/v1",
+	} {
+		if _, err := checkRESTURL(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"http://fleet.example/v1", "http://10.0.0.7", "http://[::2]:80", "http://localhost.example", "http://127.0.0.1.nip.io",
+		"http://0.0.0.0:8080", "http://[::ffff:10.0.0.1]/",
+	} {
+		if _, err := checkRESTURL(bad); err == nil || !strings.Contains(err.Error(), "use https://") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	for _, ok := range []string{"tcp://127.0.0.1:1883", "mqtt://localhost:1883", "ws://[::1]:8080/mqtt", "ssl://mqtt.example:8883", "wss://mqtt.example/mqtt"} {
+		if err := checkBrokerURL(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"tcp://mqtt.example:1883", "mqtt://192.168.1.2:1883", "ws://mqtt.example/mqtt"} {
+		if err := checkBrokerURL(bad); err == nil || !strings.Contains(err.Error(), "only for loopback") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	// Validate applies the same rule to a Config built in code.
+	cfg := &Config{Commands: &Commands{BaseURL: "http://api.mobway.cloud"}, Audit: Audit{Path: "/abs/audit.db"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "commands.base_url: plain http:// is only for loopback") {
+		t.Errorf("Validate: %v", err)
 	}
 }
 
