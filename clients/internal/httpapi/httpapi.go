@@ -135,9 +135,14 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		return nil, &TransportError{Method: req.Method, URL: safeURL(req.URL), Err: fmt.Errorf("response larger than %d bytes", MaxBody)}
 	}
 	if c.log.Enabled(ctx, slog.LevelDebug) {
+		// A server may echo what it was sent, in any field or header: every
+		// secret of the request is scrubbed wherever it shows up.
+		secrets := Secrets(req)
 		c.log.Debug("http", "method", req.Method, "url", safeURL(req.URL), "status", resp.StatusCode,
-			"elapsed", time.Since(start), "request_headers", RedactHeader(hr.Header),
-			"request_body", string(RedactJSON(req.Body)), "response_body", string(RedactJSON(clip(b, 2048))))
+			"elapsed", time.Since(start), "request_headers", ScrubHeader(hr.Header, secrets...),
+			"request_body", string(RedactJSON(req.Body, secrets...)),
+			"response_headers", ScrubHeader(resp.Header, secrets...),
+			"response_body", string(clip(RedactJSON(b, secrets...), 2048)))
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }

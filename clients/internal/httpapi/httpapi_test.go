@@ -3,11 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +198,62 @@ func TestTransportFailureLogKeepsQueryOut(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "err=") {
 		t.Errorf("the failure was not logged: %s", buf.String())
+	}
+}
+
+// A server may echo what it was sent, in any field and in its headers: the
+// debug log scrubs every secret the request carried, wherever it shows up.
+func TestDebugLogScrubsEchoedSecrets(t *testing.T) {
+	const (
+		bearer    = "bearer-secret-7f3a"
+		signature = "5d41402abc4b2a76b9719d911017c592"
+		apiKey    = "key-secret-91c2"
+		assertion = "assertion-secret-0b1d" // not shaped like a JWT: no pattern catches it
+		code      = "482913"
+		clientSec = "client/secret+value=="
+		querySec  = "query-secret-44aa"
+	)
+	echo := strings.Join([]string{bearer, signature, apiKey, assertion, code, clientSec, querySec}, " ")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Echo-Auth", r.Header.Get("Authorization"))
+		w.Header().Set("X-Debug", "saw "+echo)
+		w.WriteHeader(http.StatusBadRequest)
+		body, _ := json.Marshal(map[string]any{
+			"message": "invalid request: " + echo,
+			"echo":    map[string]any{"sig": signature, "list": []any{apiKey, map[string]any{"nested": assertion}}},
+			code:      "a secret as a field name",
+		})
+		w.Write(body)
+	}))
+	defer srv.Close()
+
+	for name, req := range map[string]Request{
+		"json body": {Method: "POST", URL: srv.URL + "/x?api_key=" + querySec + "&page=2",
+			Header: http.Header{"Authorization": {"Bearer " + bearer}, "X-Signature": {signature}, "ApiKey": {apiKey}},
+			Body:   []byte(`{"assertion":"` + assertion + `","code":` + code + `,"client_secret":"` + clientSec + `","vin":"WDD2130041A000001"}`), ContentType: "application/json"},
+		"form body": {Method: "POST", URL: srv.URL + "/x?api_key=" + querySec,
+			Header: http.Header{"Authorization": {"Bearer " + bearer}, "X-Signature": {signature}, "ApiKey": {apiKey}},
+			Body:   []byte("grant_type=client_credentials&client_assertion=" + assertion + "&code=" + code + "&client_secret=" + url.QueryEscape(clientSec) + "&vin=WDD2130041A000001"), ContentType: "application/x-www-form-urlencoded"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			if _, err := New(Options{Logger: log}).Do(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			for _, s := range []string{bearer, signature, apiKey, assertion, code, clientSec, url.QueryEscape(clientSec), querySec} {
+				if strings.Contains(out, s) {
+					t.Errorf("debug log contains %q:\n%s", s, out)
+				}
+			}
+			// What is not secret stays readable, headers included.
+			for _, s := range []string{"invalid request", "X-Echo-Auth", "X-Debug", "a secret as a field name", "WDD2130041A000001", Redacted} {
+				if !strings.Contains(out, s) {
+					t.Errorf("debug log lost %q:\n%s", s, out)
+				}
+			}
+		})
 	}
 }
