@@ -276,7 +276,7 @@ func (m *Model) tick() tea.Cmd {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.w, m.h = msg.Width, msg.Height
+		m.w, m.h = ClampSize(msg.Width, msg.Height)
 		m.resize()
 		return m, nil
 	case clockMsg:
