@@ -95,7 +95,7 @@ func (s *Server) console(next ssh.Handler) ssh.Handler {
 			return
 		}
 		sizes := make(chan tea.WindowSizeMsg, 1)
-		sizes <- tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height}
+		sizes <- clampedSize(pty.Window.Width, pty.Window.Height)
 		model := &sessionModel{
 			inner: m, ctx: ctx, r: renderer, sizes: sizes,
 			shutdown: s.shutdown, deadline: s.shutdownDeadline,
@@ -156,19 +156,27 @@ func shortID(id string) string {
 	return id
 }
 
+// clampedSize is a terminal size as the client sent it (any uint32 in a
+// pty-req or window-change), bounded to what the console lays out.
+func clampedSize(w, h int) tea.WindowSizeMsg {
+	w, h = ui.ClampSize(w, h)
+	return tea.WindowSizeMsg{Width: w, Height: h}
+}
+
 // followSize turns the client's window changes into the program's size.
 // charmbracelet/ssh's PTY resizer reads the same channel, so either may get
 // a change: when the resizer gets it, the PTY takes the new size, which a
-// slow poll catches.
+// slow poll catches. Every size is clamped on the way in.
 func followSize(ctx context.Context, tty *os.File, win ssh.Window, winch <-chan ssh.Window, sizes chan tea.WindowSizeMsg) {
 	t := time.NewTicker(resizePoll)
 	defer t.Stop()
-	last := tea.WindowSizeMsg{Width: win.Width, Height: win.Height}
+	last := clampedSize(win.Width, win.Height)
 	offer := func(w, h int) {
-		if w <= 0 || h <= 0 || (w == last.Width && h == last.Height) {
+		sz := clampedSize(w, h)
+		if sz.Width <= 0 || sz.Height <= 0 || sz == last {
 			return
 		}
-		last = tea.WindowSizeMsg{Width: w, Height: h}
+		last = sz
 		// Keep only the newest size: an unread older one is replaced.
 		select {
 		case <-sizes:
@@ -281,7 +289,10 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		_, cmd := m.inner.Update(msg.WindowSizeMsg)
 		return m, tea.Batch(cmd, m.nextSize())
 	case tea.WindowSizeMsg:
-		m.w, m.h = msg.Width, msg.Height
+		sz := clampedSize(msg.Width, msg.Height)
+		m.w, m.h = sz.Width, sz.Height
+		_, cmd := m.inner.Update(sz)
+		return m, cmd
 	case shutdownMsg:
 		m.closing = true
 		return m, m.windDown()
