@@ -19,9 +19,9 @@ import (
 
 func newServeCmd(app *App) *cobra.Command {
 	var (
-		listen, keysPath, hostKey string
-		maxSessions               int
-		idle, grace               time.Duration
+		listen, keysPath, hostKey                            string
+		maxSessions, perKey, maxStartups, startupsPerAddress int
+		idle, grace, loginGrace                              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -36,7 +36,14 @@ its number and skipped.
 
 Every session shares one backend: one MQTT connection, one fleet token and
 one clearance poll however many operators are logged in. SIGTERM tells every
-session, lets what is in flight finish (up to --grace), then stops.`,
+session, lets what is in flight finish (up to --grace), then stops.
+
+Whoever can reach the port cannot lock the operators out: a connection must
+authenticate within --login-grace; at most --max-startups connections may be
+authenticating at once (a new one closes the oldest of the address holding
+the most) and --max-startups-per-address from one address (IPv6: one /64; the
+next ones are closed at once). One key may hold --max-sessions-per-key
+consoles. Terminal sizes are clamped to 1000×500.`,
 		Example: `  fleetdeck serve --listen :2222 --authorized-keys ~/.ssh/authorized_keys
   ssh -p 2222 ops-box`,
 		Args: noArgs,
@@ -50,8 +57,17 @@ session, lets what is in flight finish (up to --grace), then stops.`,
 			if hostKey == "" {
 				hostKey = filepath.Join(config.StateDir(), "fleetdeck", "ssh_host_ed25519_key")
 			}
+			for _, l := range []struct {
+				flag string
+				zero bool
+			}{{"--max-sessions-per-key", perKey == 0}, {"--max-startups", maxStartups == 0}, {"--max-startups-per-address", startupsPerAddress == 0}, {"--login-grace", loginGrace == 0}} {
+				if l.zero {
+					return usageError("serve: %s must not be 0 (negative: no limit)", l.flag)
+				}
+			}
 			return runServe(cmd.Context(), app, sshserve.Options{
-				Addr: listen, HostKeyPath: hostKey, MaxSessions: maxSessions,
+				Addr: listen, HostKeyPath: hostKey, MaxSessions: maxSessions, MaxSessionsPerKey: perKey,
+				LoginGrace: loginGrace, MaxStartups: maxStartups, MaxStartupsPerSource: startupsPerAddress,
 				IdleTimeout: idle, ShutdownGrace: grace,
 			}, keysPath)
 		},
@@ -61,6 +77,10 @@ session, lets what is in flight finish (up to --grace), then stops.`,
 	f.StringVar(&keysPath, "authorized-keys", "", "authorized_keys FILE: who may log in, and in which role (required)")
 	f.StringVar(&hostKey, "host-key", "", "host private key FILE, generated (0600) if missing (default $XDG_STATE_HOME/fleetdeck/ssh_host_ed25519_key)")
 	f.IntVar(&maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "consoles open at once; the next is refused (negative: no limit)")
+	f.IntVar(&perKey, "max-sessions-per-key", sshserve.DefaultMaxSessionsPerKey, "consoles one key may have open at once (negative: no limit)")
+	f.DurationVar(&loginGrace, "login-grace", sshserve.DefaultLoginGrace, "close a connection that has not authenticated this long after connecting (negative: never)")
+	f.IntVar(&maxStartups, "max-startups", sshserve.DefaultMaxStartups, "connections authenticating at once; a new one closes the oldest of the busiest address (negative: no limit)")
+	f.IntVar(&startupsPerAddress, "max-startups-per-address", sshserve.DefaultMaxStartupsPerSource, "connections authenticating at once from one address (IPv6: one /64); the next are closed (negative: no limit)")
 	f.DurationVar(&idle, "idle-timeout", 30*time.Minute, "close a session after this long without input (0: never)")
 	f.DurationVar(&grace, "grace", sshserve.DefaultShutdownGrace, "on SIGTERM, how long sessions get to finish what is in flight")
 	return cmd

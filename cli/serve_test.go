@@ -22,6 +22,8 @@ func TestServeRefusesToStartBlind(t *testing.T) {
 		{[]string{"serve", "--listen", "127.0.0.1:0"}, ExitUsage, "--authorized-keys is required"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", filepath.Join(dir, "missing")}, ExitFailure, "missing: no such file"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", onlyBad}, ExitFailure, "holds no usable key"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", onlyBad, "--max-startups", "0"}, ExitUsage, "--max-startups must not be 0 (negative: no limit)"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", onlyBad, "--login-grace", "0s"}, ExitUsage, "--login-grace must not be 0"},
 	} {
 		r := run(t, "", tc.args...)
 		if r.code != tc.code {

@@ -37,7 +37,7 @@ func TestSSHLoadServer(t *testing.T) {
 	if os.Getenv(loadChildEnv) != "1" {
 		t.Skip("the load test's child process")
 	}
-	f := startFleetdeck(t, Options{MaxSessions: 64}, sandbox.Options{Rate: loadRate})
+	f := startFleetdeck(t, Options{MaxSessions: 64, MaxSessionsPerKey: loadSessions}, sandbox.Options{Rate: loadRate})
 	writeKeys(t, f.keysPath, os.Getenv(loadKeyEnv))
 	fmt.Printf("LOAD-READY %s %s\n", f.addr, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(f.hostKey))))
 	eof := make(chan struct{})

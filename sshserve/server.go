@@ -23,9 +23,10 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultMaxSessions   = 32
-	DefaultFPS           = 30
-	DefaultShutdownGrace = 10 * time.Second
+	DefaultMaxSessions       = 32
+	DefaultMaxSessionsPerKey = 8
+	DefaultFPS               = 30
+	DefaultShutdownGrace     = 10 * time.Second
 )
 
 // Options configure a Server.
@@ -40,6 +41,22 @@ type Options struct {
 	// MaxSessions bounds the consoles open at once; the next one is told
 	// and refused. 0 means DefaultMaxSessions, < 0 no limit.
 	MaxSessions int
+	// MaxSessionsPerKey bounds the consoles one key has open at once, so
+	// that one key cannot take every session. 0 means
+	// DefaultMaxSessionsPerKey, < 0 no limit.
+	MaxSessionsPerKey int
+	// LoginGrace is how long a connection has, from accept, to
+	// authenticate before it is closed (OpenSSH's LoginGraceTime). 0 means
+	// DefaultLoginGrace, < 0 no limit.
+	LoginGrace time.Duration
+	// MaxStartups bounds the connections not yet authenticated; when it is
+	// reached, a new one closes the oldest of the source address holding
+	// the most. 0 means DefaultMaxStartups, < 0 no limit.
+	MaxStartups int
+	// MaxStartupsPerSource bounds them per source address (IPv4 address,
+	// IPv6 /64); the next ones from there are closed at once. 0 means
+	// DefaultMaxStartupsPerSource, < 0 no limit.
+	MaxStartupsPerSource int
 	// IdleTimeout closes a session that had no key or mouse input for this
 	// long (0: never).
 	IdleTimeout time.Duration
@@ -75,9 +92,11 @@ type Server struct {
 	keys   *AuthorizedKeys
 	srv    *ssh.Server
 	hostFP string
+	admit  *admission
 
 	mu       sync.Mutex
 	sessions int
+	perKey   map[string]int // consoles open, by key fingerprint
 	closing  bool
 	deadline time.Time
 	shutdown chan struct{} // closed when the server stops: sessions wind down
@@ -105,9 +124,11 @@ func New(o Options) (*Server, error) {
 	if o.HostKeyPath == "" {
 		return nil, errors.New("ssh server: no host key path")
 	}
-	if o.MaxSessions == 0 {
-		o.MaxSessions = DefaultMaxSessions
-	}
+	o.MaxSessions = orDefault(o.MaxSessions, DefaultMaxSessions)
+	o.MaxSessionsPerKey = orDefault(o.MaxSessionsPerKey, DefaultMaxSessionsPerKey)
+	o.MaxStartups = orDefault(o.MaxStartups, DefaultMaxStartups)
+	o.MaxStartupsPerSource = orDefault(o.MaxStartupsPerSource, DefaultMaxStartupsPerSource)
+	o.LoginGrace = orDefault(o.LoginGrace, DefaultLoginGrace)
 	if o.FPS <= 0 {
 		o.FPS = DefaultFPS
 	}
@@ -122,7 +143,10 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh server: %w", err)
 	}
-	s := &Server{o: o, log: log, keys: o.AuthorizedKeys, hostFP: fp, shutdown: make(chan struct{})}
+	s := &Server{
+		o: o, log: log, keys: o.AuthorizedKeys, hostFP: fp, shutdown: make(chan struct{}), perKey: map[string]int{},
+		admit: newAdmission(o.LoginGrace, o.MaxStartups, o.MaxStartupsPerSource, log),
+	}
 	opts := []ssh.Option{
 		wish.WithAddress(o.Addr),
 		wish.WithHostKeyPath(o.HostKeyPath),
@@ -154,6 +178,13 @@ func New(o Options) (*Server, error) {
 	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 		log.Debug("ssh handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 	}
+	// Every connection is counted until it authenticates, and closed if it
+	// takes longer than LoginGrace (see admission; Serve wraps the
+	// listener).
+	srv.ConnCallback = s.admit.connCallback
+	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{AuthLogCallback: s.admit.authLog(ctx)}
+	}
 	s.srv = srv
 	return s, nil
 }
@@ -161,6 +192,21 @@ func New(o Options) (*Server, error) {
 // HostKeyFingerprint is the host key's SHA256 fingerprint, as ssh shows it
 // on first connection.
 func (s *Server) HostKeyFingerprint() string { return s.hostFP }
+
+// orDefault is v, or def when v is zero; a negative v (no limit) stays.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Unauthenticated is the number of connections that have not
+// authenticated yet.
+func (s *Server) Unauthenticated() int {
+	n, _ := s.admit.state()
+	return n
+}
 
 // Sessions is the number of consoles open now.
 func (s *Server) Sessions() int {
@@ -185,7 +231,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("ssh server listening", "addr", ln.Addr().String(), "host_key", s.hostFP)
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- s.srv.Serve(listener{Listener: ln, a: s.admit}) }()
 	select {
 	case err := <-errc:
 		s.stop()
@@ -282,10 +328,12 @@ func (s *Server) authenticate(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// limitSessions refuses a console beyond MaxSessions, and any console
+// limitSessions refuses a console beyond MaxSessions, or beyond
+// MaxSessionsPerKey for the key it authenticated with, and any console
 // once the server is stopping.
 func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		k, _ := sess.Context().Value(ctxSessionKey).(Key)
 		s.mu.Lock()
 		switch {
 		case s.closing:
@@ -296,13 +344,22 @@ func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 			s.mu.Unlock()
 			s.refuse(sess, fmt.Sprintf("fleetdeck already has %d sessions open (the limit): try again later", s.o.MaxSessions), "session limit")
 			return
+		case s.o.MaxSessionsPerKey > 0 && s.perKey[k.Fingerprint] >= s.o.MaxSessionsPerKey:
+			s.mu.Unlock()
+			s.refuse(sess, fmt.Sprintf("this key already has %d sessions open (the limit per key): close one first", s.o.MaxSessionsPerKey),
+				"session limit per key", "fingerprint", k.Fingerprint)
+			return
 		}
 		s.sessions++
+		s.perKey[k.Fingerprint]++
 		s.handlers.Add(1)
 		s.mu.Unlock()
 		defer func() {
 			s.mu.Lock()
 			s.sessions--
+			if s.perKey[k.Fingerprint]--; s.perKey[k.Fingerprint] <= 0 {
+				delete(s.perKey, k.Fingerprint)
+			}
 			s.mu.Unlock()
 			s.handlers.Done()
 		}()
