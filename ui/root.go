@@ -279,6 +279,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.w, m.h = ClampSize(msg.Width, msg.Height)
 		m.resize()
 		return m, nil
+	case ReadOnlyMsg:
+		m.readOnly(msg)
+		return m, nil
 	case clockMsg:
 		m.status.refresh()
 		m.telemetry.tick(m.c.Now())
