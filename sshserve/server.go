@@ -69,6 +69,11 @@ type Options struct {
 	// UI is the console every session gets, with the shared backend's
 	// providers. Renderer, ReadOnly, User and Role are set per session.
 	UI ui.Options
+	// KeysCheckInterval is how often open sessions are checked against the
+	// authorized keys file as it is now: a removed or expired key's session
+	// is ended, a demoted key's turns read-only (every mutating action also
+	// checks, whatever the interval). 0 means DefaultKeysCheckInterval.
+	KeysCheckInterval time.Duration
 	// Session, if set, adjusts each session's console before its role's
 	// limits are applied, e.g. to journal the session's actions under its
 	// identity. It cannot widen a viewer's access: the limits come after.
@@ -97,6 +102,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions int
 	perKey   map[string]int // consoles open, by key fingerprint
+	live     map[*liveSession]struct{}
 	closing  bool
 	deadline time.Time
 	shutdown chan struct{} // closed when the server stops: sessions wind down
@@ -129,6 +135,9 @@ func New(o Options) (*Server, error) {
 	o.MaxStartups = orDefault(o.MaxStartups, DefaultMaxStartups)
 	o.MaxStartupsPerSource = orDefault(o.MaxStartupsPerSource, DefaultMaxStartupsPerSource)
 	o.LoginGrace = orDefault(o.LoginGrace, DefaultLoginGrace)
+	if o.KeysCheckInterval <= 0 {
+		o.KeysCheckInterval = DefaultKeysCheckInterval
+	}
 	if o.FPS <= 0 {
 		o.FPS = DefaultFPS
 	}
@@ -144,7 +153,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("ssh server: %w", err)
 	}
 	s := &Server{
-		o: o, log: log, keys: o.AuthorizedKeys, hostFP: fp, shutdown: make(chan struct{}), perKey: map[string]int{},
+		o: o, log: log, keys: o.AuthorizedKeys, hostFP: fp, shutdown: make(chan struct{}), perKey: map[string]int{}, live: map[*liveSession]struct{}{},
 		admit: newAdmission(o.LoginGrace, o.MaxStartups, o.MaxStartupsPerSource, log),
 	}
 	opts := []ssh.Option{
@@ -230,6 +239,16 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // returns nil after a shutdown, or the error that stopped the listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("ssh server listening", "addr", ln.Addr().String(), "host_key", s.hostFP)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		s.watchKeys(watchCtx)
+	}()
+	defer func() {
+		stopWatch()
+		<-watching
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(listener{Listener: ln, a: s.admit}) }()
 	select {
@@ -416,8 +435,10 @@ func remote(a net.Addr) string {
 // sessionOptions is the console for one session: the shared providers, the
 // session's renderer and identity, and for a viewer no way to change
 // anything: no command client at all, and a fleet service that refuses
-// adds and revokes whatever keys arrive.
-func (s *Server) sessionOptions(k Key, user string) ui.Options {
+// adds and revokes whatever keys arrive. An operator's services ask acc
+// before every add, revoke and send, so a key removed or demoted a moment
+// ago cannot act.
+func (s *Server) sessionOptions(k Key, user string, acc *access) ui.Options {
 	o := s.o.UI
 	o.User = user
 	o.Role = string(k.Role)
@@ -433,6 +454,16 @@ func (s *Server) sessionOptions(k Key, user string) ui.Options {
 		if o.Approvals != nil {
 			o.Approvals = readOnlyApprovals{o.Approvals}
 		}
+		return o
+	}
+	if o.Fleet != nil {
+		o.Fleet = guardedFleet{FleetService: o.Fleet, acc: acc}
+	}
+	if o.Commands != nil {
+		o.Commands = guardedCommands{CommandService: o.Commands, acc: acc}
+	}
+	if o.Approvals != nil {
+		o.Approvals = guardedApprovals{ApprovalService: o.Approvals, acc: acc}
 	}
 	return o
 }

@@ -364,7 +364,7 @@ func TestViewerOptions(t *testing.T) {
 			o.Commands = nopCommands{} // a hook cannot give a viewer a command client
 			o.ReadOnly = false
 		}}}
-	o := s.sessionOptions(Key{Role: RoleViewer, Fingerprint: "SHA256:x"}, "bob")
+	o := s.sessionOptions(Key{Role: RoleViewer, Fingerprint: "SHA256:x"}, "bob", nil)
 	if len(seen) != 1 || seen[0] != (Identity{User: "bob", Fingerprint: "SHA256:x", Role: RoleViewer}) {
 		t.Errorf("the hook saw %+v", seen)
 	}
@@ -380,11 +380,16 @@ func TestViewerOptions(t *testing.T) {
 	if _, err := o.Fleet.List(context.Background(), nil); err != nil {
 		t.Errorf("viewer List: %v", err)
 	}
-	op := s.sessionOptions(Key{Role: RoleOperator}, "alice")
+	op := s.sessionOptions(Key{Role: RoleOperator}, "alice", &access{})
 	if op.ReadOnly || op.Commands == nil {
 		t.Errorf("operator options: %+v", op)
 	}
-	if _, ok := op.Fleet.(nopFleet); !ok {
-		t.Errorf("operator fleet wrapped: %T", op.Fleet)
+	// An operator's services check the key before every mutation
+	// (TestEveryMutationRechecksTheKey), and only then reach the hook's.
+	if g, ok := op.Fleet.(guardedFleet); !ok || g.FleetService != (nopFleet{}) {
+		t.Errorf("operator fleet: %T", op.Fleet)
+	}
+	if g, ok := op.Commands.(guardedCommands); !ok || g.CommandService != (nopCommands{}) {
+		t.Errorf("operator commands: %T", op.Commands)
 	}
 }

@@ -79,7 +79,17 @@ func (s *Server) console(next ssh.Handler) ssh.Handler {
 		}
 		defer tty.Close()
 		renderer := bubbletea.MakeRenderer(sess)
-		opts := s.sessionOptions(k, sess.User())
+		acc := s.newAccess(k, sess.RemoteAddr())
+		live := &liveSession{user: sess.User(), fingerprint: k.Fingerprint, acc: acc}
+		s.mu.Lock()
+		s.live[live] = struct{}{}
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			delete(s.live, live)
+			s.mu.Unlock()
+		}()
+		opts := s.sessionOptions(k, sess.User(), acc)
 		opts.Renderer = renderer
 		// The program's frames and a copy's OSC 52 sequence both go to the
 		// channel, from different goroutines: one writer serialises them.
@@ -97,7 +107,7 @@ func (s *Server) console(next ssh.Handler) ssh.Handler {
 		sizes := make(chan tea.WindowSizeMsg, 1)
 		sizes <- clampedSize(pty.Window.Width, pty.Window.Height)
 		model := &sessionModel{
-			inner: m, ctx: ctx, r: renderer, sizes: sizes,
+			inner: m, ctx: ctx, r: renderer, sizes: sizes, access: acc.changed,
 			shutdown: s.shutdown, deadline: s.shutdownDeadline,
 			idle: s.o.IdleTimeout, now: time.Now, lastInput: time.Now(),
 		}
@@ -205,6 +215,7 @@ func followSize(ctx context.Context, tty *os.File, win ssh.Window, winch <-chan 
 // Messages of the session model.
 type (
 	sizeMsg     struct{ tea.WindowSizeMsg }
+	accessMsg   struct{ standing }
 	shutdownMsg struct{}
 	closingTick struct{}
 	idleTick    struct{}
@@ -219,6 +230,7 @@ type sessionModel struct {
 	ctx      context.Context
 	r        *lipgloss.Renderer
 	sizes    chan tea.WindowSizeMsg
+	access   chan standing // the key's standing when it changes (removed, expired, demoted)
 	shutdown <-chan struct{}
 	deadline func() time.Time
 	idle     time.Duration
@@ -231,7 +243,7 @@ type sessionModel struct {
 }
 
 func (m *sessionModel) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.inner.Init(), m.nextSize(), m.waitShutdown()}
+	cmds := []tea.Cmd{m.inner.Init(), m.nextSize(), m.nextAccess(), m.waitShutdown()}
 	if m.idle > 0 {
 		cmds = append(cmds, m.after(m.idleCheck(), idleTick{}))
 	}
@@ -247,6 +259,19 @@ func (m *sessionModel) nextSize() tea.Cmd {
 			return nil
 		case sz := <-sizes:
 			return sizeMsg{sz}
+		}
+	}
+}
+
+// nextAccess waits for the key's standing to change.
+func (m *sessionModel) nextAccess() tea.Cmd {
+	ctx, ch := m.ctx, m.access
+	return func() tea.Msg {
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-ch:
+			return accessMsg{st}
 		}
 	}
 }
@@ -293,6 +318,13 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.w, m.h = sz.Width, sz.Height
 		_, cmd := m.inner.Update(sz)
 		return m, cmd
+	case accessMsg:
+		if msg.ended != "" {
+			m.ended = msg.ended + ": session closed"
+			return m, tea.Quit
+		}
+		_, cmd := m.inner.Update(ui.ReadOnlyMsg{Role: string(msg.role), Reason: "your key's role is now " + string(msg.role) + ": this session is read-only"})
+		return m, tea.Batch(cmd, m.nextAccess())
 	case shutdownMsg:
 		m.closing = true
 		return m, m.windDown()
