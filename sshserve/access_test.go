@@ -131,7 +131,7 @@ func TestEveryMutationRechecksTheKey(t *testing.T) {
 func TestKeyChangesReachOpenSessions(t *testing.T) {
 	t.Parallel()
 	alice, bob, carol := newSigner(t), newSigner(t), newSigner(t)
-	expiry := time.Now().Add(3*time.Second).UTC().Format("20060102150405") + "Z"
+	expiry := time.Now().Add(5*time.Second).UTC().Format("20060102150405") + "Z"
 	n := &mutations{}
 	p := servePlain(t, Options{KeysCheckInterval: 100 * time.Millisecond, UI: ui.Options{Fleet: countedFleet{n: n}, Commands: countedCommands{n: n}}},
 		authLine(alice, operatorRole, "alice"),
