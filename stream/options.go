@@ -1,10 +1,7 @@
 package stream
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"time"
 )
 
@@ -14,8 +11,12 @@ type Options struct {
 	CAFile   string // PEM; empty: the system roots
 	CertFile string // client certificate (PEM)
 	KeyFile  string // its key (PEM)
-	// ClientID identifies the persistent session; empty: DefaultClientID("").
+	// ClientID identifies a persistent session (clean session off: it
+	// resumes across restarts). Empty: DefaultClientID(Profile), unique to
+	// the pipeline, with a clean session. High Mobility's brokers need the
+	// certificate's id here.
 	ClientID      string
+	Profile       string   // names the generated client id
 	Topics        []string // subscription filters, one SUBSCRIBE: e.g. live/level13/{app_id}/# and /live/level13/{app_id}/#
 	QoS           byte
 	Pseudonymized string // "true" | "false" | "auto" (default)
@@ -29,14 +30,8 @@ type Options struct {
 	// broker that accepts and then says nothing must not stall reconnection.
 	ConnectTimeout time.Duration // default 5 s
 	KeepAlive      time.Duration // default 30 s
-}
 
-// DefaultClientID is stable per host and profile, so that a restarted
-// console resumes its persistent session (and the broker keeps what arrived
-// meanwhile), while two profiles on one host do not take over each other's
-// session. 22 characters: within MQTT 3.1's limit of 23.
-func DefaultClientID(profile string) string {
-	host, _ := os.Hostname()
-	sum := sha256.Sum256([]byte(host + "\x00" + profile))
-	return "fleetdeck-" + hex.EncodeToString(sum[:6])
+	// How a session takeover is told from a connection that just drops
+	// (see takeoverWatch); zero: the defaults. Tests shorten them.
+	takeoverGap, takeoverStable, takeoverBackoff time.Duration
 }

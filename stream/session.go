@@ -28,23 +28,71 @@ const subscribeTimeout = 10 * time.Second
 // subscribes again on every connection in OnConnect: a subscription made
 // once after Connect would be lost when a broker restarts without the
 // session.
+//
+// When another client takes the session over (same client id) again and
+// again, the fight stops: the process that came second ends with one line
+// that says so, the one that held the session first pauses (10 s, doubling
+// up to 5 min) before it connects again.
 func (p *Pipeline) runMQTT(ctx context.Context) error {
 	o := p.opts.MQTT
-	co, err := p.clientOptions(ctx, o)
-	if err != nil {
-		return err
+	watch := newTakeoverWatch(o)
+	backoff := o.takeoverBackoff
+	if backoff <= 0 {
+		backoff = defaultTakeoverBackoff
 	}
 	p.setState(ConnState{Phase: Connecting, Attempt: 1})
-	client := mqtt.NewClient(co)
-	client.Connect() // with ConnectRetry the token only completes once connected: state comes from the callbacks
-	<-ctx.Done()
-	client.Disconnect(250)
-	return nil
+	for {
+		// The client's callbacks may run after it is disconnected: once
+		// clientCtx ends, they no longer touch the state.
+		clientCtx, stopClient := context.WithCancel(ctx)
+		co, err := p.clientOptions(clientCtx, o, watch)
+		if err != nil {
+			stopClient()
+			return err
+		}
+		client := mqtt.NewClient(co)
+		started := time.Now()
+		client.Connect() // with ConnectRetry the token only completes once connected: state comes from the callbacks
+		select {
+		case <-ctx.Done():
+			stopClient()
+			client.Disconnect(250)
+			return nil
+		case <-watch.fired:
+		}
+		stopClient()
+		client.Disconnect(0)
+		taken := fmt.Sprintf("another client with id %q took this session", co.ClientID)
+		if !watch.incumbent() {
+			return fmt.Errorf("telemetry: %s (the broker closed each of our connections right after it began): stopped; "+
+				"run one process per client id (on the ops box, fleetdeck telemetry tail --attach reads fleetdeck serve's stream)", taken)
+		}
+		if time.Since(started) > maxTakeoverBackoff {
+			backoff = o.takeoverBackoff // the last fight is long over
+			if backoff <= 0 {
+				backoff = defaultTakeoverBackoff
+			}
+		}
+		p.log.Warn("telemetry: "+taken+": pausing instead of taking it back at once", "client_id", co.ClientID, "pause", backoff)
+		p.setState(ConnState{Phase: Reconnecting, Reason: fmt.Sprintf("%s: connecting again in %s", taken, backoff)})
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxTakeoverBackoff)
+		watch.restart()
+	}
 }
 
-func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOptions, error) {
+func (p *Pipeline) clientOptions(ctx context.Context, o Options, watch *takeoverWatch) (*mqtt.ClientOptions, error) {
 	if o.Broker == "" {
 		return nil, errors.New("telemetry: no broker configured")
+	}
+	if err := needClientID(o); err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(o.Broker)
 	if err != nil {
@@ -66,9 +114,11 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 	if o.QoS > 2 {
 		return nil, fmt.Errorf("telemetry: qos %d: must be 0, 1 or 2", o.QoS)
 	}
-	clientID := o.ClientID
-	if clientID == "" {
-		clientID = DefaultClientID("")
+	// A configured id is a persistent session; a made-up one is unique to
+	// this pipeline, and nobody would resume its session.
+	clientID, persistent := o.ClientID, o.ClientID != ""
+	if !persistent {
+		clientID = DefaultClientID(o.Profile)
 	}
 	maxRetry := o.MaxReconnectInterval
 	if maxRetry <= 0 || maxRetry > time.Second {
@@ -97,7 +147,7 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 		AddBroker(o.Broker).
 		SetClientID(clientID).
 		SetProtocolVersion(4).
-		SetCleanSession(false).
+		SetCleanSession(!persistent).
 		SetOrderMatters(true).
 		SetDefaultPublishHandler(handler).
 		SetAutoReconnect(true).
@@ -109,7 +159,12 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options) (*mqtt.ClientOp
 		SetPingTimeout(10 * time.Second).
 		SetCustomOpenConnectionFn(openConn(tlsCfg, connectTimeout)).
 		SetOnConnectHandler(func(c mqtt.Client) { p.subscribe(ctx, c, o.Topics, o.QoS, handler) }).
-		SetConnectionNotificationHandler(p.onConnection)
+		SetConnectionNotificationHandler(func(c mqtt.Client, n mqtt.ConnectionNotification) {
+			if _, ok := n.(mqtt.ConnectionNotificationConnected); ok && watch != nil {
+				watch.connected(time.Now())
+			}
+			p.onConnection(ctx, c, n)
+		})
 	if tlsCfg != nil {
 		co.SetTLSConfig(tlsCfg)
 	}
@@ -173,7 +228,7 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string
 	case <-ctx.Done():
 		return
 	case <-t.C:
-		p.updateState(func(s ConnState) ConnState {
+		p.clientState(ctx, func(s ConnState) ConnState {
 			s.Reason = "subscribe " + what + ": no answer from the broker"
 			return s
 		})
@@ -181,7 +236,7 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string
 	}
 	if err := tok.Error(); err != nil {
 		p.log.Warn("telemetry subscribe failed", "topics", topics, "err", err)
-		p.updateState(func(s ConnState) ConnState {
+		p.clientState(ctx, func(s ConnState) ConnState {
 			s.Reason = "subscribe " + what + ": " + termsafe.String(err.Error())
 			return s
 		})
@@ -197,7 +252,9 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string
 	}
 	slices.Sort(refused)
 	if len(refused) == len(topics) {
-		p.setState(ConnState{Phase: Failed, Reason: "the broker refused the subscription to " + what})
+		p.clientState(ctx, func(ConnState) ConnState {
+			return ConnState{Phase: Failed, Reason: "the broker refused the subscription to " + what}
+		})
 		return
 	}
 	reason := ""
@@ -207,7 +264,7 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string
 	}
 	p.log.Info("telemetry connected", "topics", topics)
 	// Connected once subscribed: with a fresh session nothing flows before.
-	p.updateState(func(s ConnState) ConnState {
+	p.clientState(ctx, func(s ConnState) ConnState {
 		if !c.IsConnectionOpen() {
 			return s // lost again meanwhile; the notifications say so
 		}
@@ -217,11 +274,11 @@ func (p *Pipeline) subscribe(ctx context.Context, c mqtt.Client, topics []string
 
 // onConnection turns paho's notifications into the state. Lost arrives on
 // a goroutine of its own and may come after the reconnection it caused, so
-// the client's own view decides.
-func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
+// the client's own view decides. ctx is the client's: see clientState.
+func (p *Pipeline) onConnection(ctx context.Context, c mqtt.Client, n mqtt.ConnectionNotification) {
 	switch n := n.(type) {
 	case mqtt.ConnectionNotificationConnecting:
-		p.updateState(func(s ConnState) ConnState {
+		p.clientState(ctx, func(s ConnState) ConnState {
 			if s.Phase == Failed {
 				return s // retrying does not make a refused certificate good
 			}
@@ -233,7 +290,7 @@ func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
 	case mqtt.ConnectionNotificationFailed:
 		reason := termsafe.String(describeConnErr(n.Reason))
 		p.log.Debug("telemetry connection attempt failed", "err", n.Reason)
-		p.updateState(func(s ConnState) ConnState {
+		p.clientState(ctx, func(s ConnState) ConnState {
 			if permanent(n.Reason) {
 				return ConnState{Phase: Failed, Attempt: s.Attempt, Reason: reason}
 			}
@@ -246,7 +303,7 @@ func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
 			reason = termsafe.String("connection lost: " + n.Reason.Error())
 		}
 		p.log.Info("telemetry connection lost", "err", n.Reason)
-		p.updateState(func(s ConnState) ConnState {
+		p.clientState(ctx, func(s ConnState) ConnState {
 			if c.IsConnectionOpen() {
 				return s // already back: this notification is late
 			}
@@ -257,6 +314,19 @@ func (p *Pipeline) onConnection(c mqtt.Client, n mqtt.ConnectionNotification) {
 			return ConnState{Phase: Reconnecting, Reason: reason}
 		})
 	}
+}
+
+// clientState updates the state from a client's callback, unless the
+// client was stopped (ctx ended): paho runs its callbacks on goroutines of
+// their own, which may come after the pipeline moved on (a new client, or
+// Failed once Run returns).
+func (p *Pipeline) clientState(ctx context.Context, f func(ConnState) ConnState) {
+	p.updateState(func(s ConnState) ConnState {
+		if ctx.Err() != nil {
+			return s
+		}
+		return f(s)
+	})
 }
 
 // permanent reports errors that retrying will not fix: the broker refusing
@@ -287,6 +357,9 @@ func describeConnErr(err error) string {
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
+		if op.Addr == nil { // a name that does not resolve has no address yet
+			return op.Op + ": " + op.Err.Error()
+		}
 		return op.Op + " " + op.Addr.String() + ": " + op.Err.Error()
 	}
 	return err.Error()

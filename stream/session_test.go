@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,9 +302,69 @@ func TestSessionRefusesReadableKey(t *testing.T) {
 	}
 }
 
-func TestDefaultClientID(t *testing.T) {
-	a, b := DefaultClientID("prod"), DefaultClientID("staging")
-	if a == b || a != DefaultClientID("prod") || len(a) > 23 || !strings.HasPrefix(a, "fleetdeck-") {
-		t.Errorf("%q %q", a, b)
+// Two processes on one host (a console, serve, tail) must not take over
+// each other's session: a made-up id is unique, within MQTT 3.1's 23
+// characters, and its session is not persistent (nobody would resume it).
+// A configured id is the persistent session.
+func TestClientIDPolicy(t *testing.T) {
+	a, b := DefaultClientID("prod"), DefaultClientID("prod")
+	if a == b || len(a) > 23 || len(b) > 23 || !strings.HasPrefix(a, "fleetdeck-") || a[:17] != b[:17] {
+		t.Errorf("two default ids for one host and profile: %q %q", a, b)
+	}
+	if c := DefaultClientID("staging"); c[:17] == a[:17] {
+		t.Errorf("two profiles share a prefix: %q %q", a, c)
+	}
+	p := NewPipeline(PipelineOptions{})
+	gen, err := p.clientOptions(context.Background(), Options{Broker: "tcp://127.0.0.1:1883", Topics: []string{"#"}, Profile: "prod"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gen.CleanSession || !strings.HasPrefix(gen.ClientID, a[:17]) {
+		t.Errorf("a made-up id %q: clean session %v, want true", gen.ClientID, gen.CleanSession)
+	}
+	set, err := p.clientOptions(context.Background(), Options{Broker: "tcp://127.0.0.1:1883", Topics: []string{"#"}, ClientID: "ops-box"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.CleanSession || set.ClientID != "ops-box" {
+		t.Errorf("a configured id %q: clean session %v, want false", set.ClientID, set.CleanSession)
+	}
+}
+
+// High Mobility's brokers take the certificate's id as the client id: with
+// none configured, say so at once (offering the id in the certificate's file
+// name) instead of reconnecting forever.
+func TestHighMobilityNeedsTheCertificateID(t *testing.T) {
+	for _, tc := range []struct {
+		broker, cert, want string
+	}{
+		{"ssl://mqtt.high-mobility.com:8883", "/etc/fleetdeck/0A1B2C3D4E5F-certificate.pem.crt", `set client_id = "0A1B2C3D4E5F" in [telemetry] (the id in the name of 0A1B2C3D4E5F-certificate.pem.crt)`},
+		{"ssl://sandbox.mqtt.high-mobility.com:8883", "/etc/fleetdeck/client.pem", "set client_id in [telemetry]"},
+		{"wss://MQTT-V2.High-Mobility.com./mqtt", "", "set client_id in [telemetry]"},
+	} {
+		p := NewPipeline(PipelineOptions{MQTT: Options{Broker: tc.broker, Topics: []string{"#"}, CertFile: tc.cert}})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := p.Run(ctx) // refused at once; otherwise it would retry until ctx ends
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `README, "Telemetry client id"`) {
+			t.Errorf("%s, %s: %v", tc.broker, tc.cert, err)
+		}
+		if s := p.State(); s.Phase != Failed {
+			t.Errorf("%s: state %v", tc.broker, s)
+		}
+	}
+	for _, broker := range []string{"ssl://mqtt.example.com:8883", "ssl://high-mobility.com.evil.example:8883", "ssl://nothigh-mobility.com:8883"} {
+		if highMobilityHost(broker) {
+			t.Errorf("%s taken for High Mobility's", broker)
+		}
+	}
+}
+
+// A broker name that does not resolve fails without an address: the
+// reason says so instead of crashing the process.
+func TestDescribeUnresolvedName(t *testing.T) {
+	err := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "mqtt.example.invalid", IsNotFound: true}}
+	if got := describeConnErr(err); got != "dial: lookup mqtt.example.invalid: no such host" {
+		t.Errorf("describeConnErr = %q", got)
 	}
 }
