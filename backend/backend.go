@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -33,6 +34,11 @@ type Options struct {
 	Journal *audit.Journal
 	// Box names this process in the shared list; default the host name.
 	Box string
+	// StreamSocket, when set, is where the decoded telemetry stream is
+	// served to other processes of the owner on this host (`fleetdeck
+	// telemetry tail --attach`): a broker that ties the session to one
+	// certificate lets one process hold the feed.
+	StreamSocket string
 }
 
 // Backend holds the process's clients and stream. A nil field means its
@@ -49,6 +55,11 @@ type Backend struct {
 	Platform *platform.Client
 	Pipeline *stream.Pipeline
 	Feed     *stream.Feed
+	// StreamSocket is where the stream is served ("" when it is not).
+	StreamSocket string
+
+	attach   *stream.AttachServer
+	attachLn net.Listener
 
 	log           *slog.Logger
 	platformCheck time.Duration
@@ -100,6 +111,16 @@ func Build(cfg *config.Config, o Options) (*Backend, error) {
 			po.MQTT = stream.OptionsFromConfig(cfg.Telemetry, cfg.Profile)
 			po.MQTT.Logger = po.Logger
 		}
+		if o.StreamSocket != "" {
+			// Listening now: a socket another process serves is an error
+			// at start, not later in the log.
+			ln, err := stream.ListenAttach(o.StreamSocket)
+			if err != nil {
+				return nil, err
+			}
+			b.attach, b.attachLn, b.StreamSocket = stream.NewAttachServer(log.With("component", "stream-socket")), ln, o.StreamSocket
+			po.OnMessage, po.OnState = b.attach.Publish, b.attach.State
+		}
 		b.Pipeline = stream.NewPipeline(po)
 		b.Feed = stream.NewFeed(b.Pipeline, 100*time.Millisecond)
 	}
@@ -123,7 +144,22 @@ func (b *Backend) Run(ctx context.Context) {
 			}
 		})
 	}
+	if b.attach != nil {
+		wg.Go(func() {
+			if err := b.attach.Serve(ctx, b.attachLn); err != nil {
+				b.log.Error("telemetry stream socket", "err", err)
+			}
+		})
+	}
 	wg.Wait()
+}
+
+// Close releases what Build took that Run did not (the stream socket, when
+// Run never ran).
+func (b *Backend) Close() {
+	if b.attachLn != nil {
+		_ = b.attachLn.Close()
+	}
 }
 
 // checkPlatform learns the platform key's state for the status bar now,

@@ -62,7 +62,7 @@ func startServe(t *testing.T, cfgPath, keysPath string) *serving {
 	app.LogFile = filepath.Join(t.TempDir(), "fleetdeck.log")
 	t.Cleanup(func() { app.Close() })
 	hostKey := filepath.Join(t.TempDir(), "ssh_host_ed25519_key")
-	box, err := buildServe(app, sshserve.Options{Addr: "127.0.0.1:0", HostKeyPath: hostKey, MaxSessions: 4}, keysPath)
+	box, err := buildServe(app, sshserve.Options{Addr: "127.0.0.1:0", HostKeyPath: hostKey, MaxSessions: 4}, keysPath, streamSocket{off: true})
 	if err != nil {
 		t.Fatalf("serve %s: %v", filepath.Base(cfgPath), err)
 	}

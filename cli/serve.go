@@ -19,7 +19,8 @@ import (
 
 func newServeCmd(app *App) *cobra.Command {
 	var (
-		listen, keysPath, hostKey                            string
+		listen, keysPath, hostKey, socket                    string
+		noSocket                                             bool
 		maxSessions, perKey, maxStartups, startupsPerAddress int
 		idle, grace, loginGrace                              time.Duration
 	)
@@ -43,7 +44,12 @@ authenticate within --login-grace; at most --max-startups connections may be
 authenticating at once (a new one closes the oldest of the address holding
 the most) and --max-startups-per-address from one address (IPv6: one /64; the
 next ones are closed at once). One key may hold --max-sessions-per-key
-consoles. Terminal sizes are clamped to 1000×500.`,
+consoles. Terminal sizes are clamped to 1000×500.
+
+The decoded telemetry stream is served to fleetdeck telemetry tail on this
+host, through a unix socket only the owner can open (--stream-socket; by
+default in $XDG_RUNTIME_DIR/fleetdeck, named after the config): a broker that
+ties the session to a certificate lets one process hold the feed.`,
 		Example: `  fleetdeck serve --listen :2222 --authorized-keys ~/.ssh/authorized_keys
   ssh -p 2222 ops-box`,
 		Args: noArgs,
@@ -65,11 +71,14 @@ consoles. Terminal sizes are clamped to 1000×500.`,
 					return usageError("serve: %s must not be 0 (negative: no limit)", l.flag)
 				}
 			}
+			if noSocket && socket != "" {
+				return usageError("serve: --stream-socket and --no-stream-socket exclude each other")
+			}
 			return runServe(cmd.Context(), app, sshserve.Options{
 				Addr: listen, HostKeyPath: hostKey, MaxSessions: maxSessions, MaxSessionsPerKey: perKey,
 				LoginGrace: loginGrace, MaxStartups: maxStartups, MaxStartupsPerSource: startupsPerAddress,
 				IdleTimeout: idle, ShutdownGrace: grace,
-			}, keysPath)
+			}, keysPath, streamSocket{path: socket, off: noSocket})
 		},
 	}
 	f := cmd.Flags()
@@ -83,7 +92,16 @@ consoles. Terminal sizes are clamped to 1000×500.`,
 	f.IntVar(&startupsPerAddress, "max-startups-per-address", sshserve.DefaultMaxStartupsPerSource, "connections authenticating at once from one address (IPv6: one /64); the next are closed (negative: no limit)")
 	f.DurationVar(&idle, "idle-timeout", 30*time.Minute, "close a session after this long without input (0: never)")
 	f.DurationVar(&grace, "grace", sshserve.DefaultShutdownGrace, "on SIGTERM, how long sessions get to finish what is in flight")
+	f.StringVar(&socket, "stream-socket", "", "serve the decoded telemetry stream to fleetdeck telemetry tail at this unix socket PATH (default $XDG_RUNTIME_DIR/fleetdeck/telemetry-<config>.sock)")
+	f.BoolVar(&noSocket, "no-stream-socket", false, "do not serve the telemetry stream to other processes")
 	return cmd
+}
+
+// streamSocket is where serve serves the telemetry stream: path, or the
+// config's default path, unless off.
+type streamSocket struct {
+	path string
+	off  bool
 }
 
 // opsBox is one `serve` process's parts, built but not yet running: the
@@ -97,7 +115,7 @@ type opsBox struct {
 }
 
 // buildServe builds what `serve` runs, from the config and the flags.
-func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) {
+func buildServe(app *App, o sshserve.Options, keysPath string, socket streamSocket) (*opsBox, error) {
 	log := app.Logger()
 	keys, err := sshserve.LoadAuthorizedKeys(keysPath, log.With("component", "ssh"))
 	if err != nil {
@@ -120,7 +138,14 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 	if err != nil {
 		return nil, err
 	}
-	b, err := backend.Build(cfg, backend.Options{Logger: log, Journal: j})
+	bo := backend.Options{Logger: log, Journal: j}
+	if cfg.Telemetry != nil && !socket.off {
+		bo.StreamSocket = socket.path
+		if bo.StreamSocket == "" {
+			bo.StreamSocket = streamSocketPath(cfg)
+		}
+	}
+	b, err := backend.Build(cfg, bo)
 	if err != nil {
 		return nil, err
 	}
@@ -149,16 +174,18 @@ func buildServe(app *App, o sshserve.Options, keysPath string) (*opsBox, error) 
 	o.Logger = log.With("component", "ssh")
 	srv, err := sshserve.New(o)
 	if err != nil {
+		b.Close()
 		return nil, err
 	}
 	return &opsBox{srv: srv, opts: o, backend: b, journal: j, keys: keys}, nil
 }
 
-func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string) error {
-	box, err := buildServe(app, o, keysPath)
+func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string, socket streamSocket) error {
+	box, err := buildServe(app, o, keysPath, socket)
 	if err != nil {
 		return err
 	}
+	defer box.backend.Close()
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", o.Addr, err)
@@ -169,6 +196,9 @@ func runServe(ctx context.Context, app *App, o sshserve.Options, keysPath string
 	app.sandboxNotice(cfg)
 	fmt.Fprintf(app.Stdout, "fleetdeck serving the console over SSH on %s\n  host key %s\n  authorized keys %s (%d keys)\n  audit journal %s\n",
 		ln.Addr(), box.srv.HostKeyFingerprint(), keysPath, box.keys.Current().Len(), box.journal.Name())
+	if box.backend.StreamSocket != "" {
+		fmt.Fprintf(app.Stdout, "  telemetry stream for fleetdeck telemetry tail at %s\n", box.backend.StreamSocket)
+	}
 	return box.srv.Serve(ctx, ln)
 }
 

@@ -31,6 +31,8 @@ type tailOptions struct {
 	record     string
 	replay     string
 	pace       bool
+	attach     string
+	noAttach   bool
 }
 
 func newTelemetryTailCmd(app *App) *cobra.Command {
@@ -54,11 +56,28 @@ data (null for an item that failed) and items holds each item as
 
 --record FILE appends what arrives (NDJSON: {"t","topic","payload"}) and
 --replay FILE plays such a recording instead of connecting (as fast as
-possible, or at the recorded pace with --pace).`,
+possible, or at the recorded pace with --pace).
+
+A broker that ties the session to a certificate (High Mobility's) lets one
+process hold the feed: a second one would take it over. When fleetdeck serve
+runs with the same config on this host, tail reads the stream it serves (a
+socket only you can open) instead of connecting itself, and says so;
+--attach PATH names such a socket, --no-attach always connects.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.n < 0 {
 				return usageError("-n must be 0 (no limit) or more")
+			}
+			if o.attach != "" && (o.record != "" || o.replay != "" || o.noAttach) {
+				return usageError("--attach reads the stream another process serves: not with --record, --replay or --no-attach")
+			}
+			if o.attach != "" {
+				return runAttachedTail(app, o, o.attach, false)
+			}
+			if !o.noAttach && o.record == "" && o.replay == "" {
+				if path, ok := discoverStream(app); ok {
+					return runAttachedTail(app, o, path, true)
+				}
 			}
 			return runTail(app, o)
 		},
@@ -71,6 +90,8 @@ possible, or at the recorded pace with --pace).`,
 	f.StringVar(&o.record, "record", "", "append every message received to FILE (NDJSON)")
 	f.StringVar(&o.replay, "replay", "", "play the recording FILE instead of connecting to the broker")
 	f.BoolVar(&o.pace, "pace", false, "with --replay: keep the recorded pace")
+	f.StringVar(&o.attach, "attach", "", "read the decoded stream fleetdeck serve serves at the socket PATH (found by itself for the same config)")
+	f.BoolVar(&o.noAttach, "no-attach", false, "connect to the broker even when fleetdeck serve runs with the same config")
 	completeFlag(cmd, "vehicle", app.completeVINs(statusIn(fleet.StatusApproved)))
 	return cmd
 }
