@@ -20,13 +20,13 @@ service_account = "service-account.json"   # the JSON the console hands out: id,
 poll_interval = "10s"            # at least 1s; HM asks for moderate use (GET of one vehicle: 60 calls a minute)
 
 [telemetry]                      # MQTT feed (document 001): V1 and V2, told apart by the payload
-broker = "ssl://mqtt.example.com:8883"     # ssl://, mqtts://, wss:// (TLS) or tcp://, mqtt://, ws://
+broker = "ssl://mqtt.example.com:8883"     # ssl://, mqtts://, wss:// (TLS); tcp://, mqtt://, ws:// only on loopback
 app_id = "1FBBEDED80595912588FF4FF"   # V1 app id, or for the MQTT V2 broker the application id (topic live/level13/{app_id})
 # topic = ["live/level13/{app_id}/#", "/live/level13/{app_id}/#"]   # the default: both forms (+ "sandbox/level13/{app_id}/#" on sandbox.mqtt.high-mobility.com)
 ca_file = "ca.pem"
 cert_file = "client.pem"
 key_file = "client-key.pem"
-# client_id = ""                 # default: stable per host and profile, so a persistent session resumes
+# client_id = ""                 # High Mobility: your certificate's id (required). Unset: a new id per process, no persistent session
 qos = 1                          # 0, 1 or 2
 pseudonymized = "auto"           # true | false | "auto" (auto: a vin field that is not a valid VIN is a pseudonym)
 
