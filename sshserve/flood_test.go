@@ -1,14 +1,12 @@
 package sshserve
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,12 +50,8 @@ func TestLoginWhileFloodedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := servePlain(t, Options{}, os.Getenv(floodKeyEnv)) // the default limits
-	fmt.Printf("FLOOD-READY %s %s\n", p.addr, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(p.hostKey))))
-	eof := make(chan struct{})
-	go func() {
-		defer close(eof)
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	}()
+	announce(p.addr, p.hostKey)
+	eof := waitStdinEOF()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -121,46 +115,11 @@ func TestLoginWhileFlooded(t *testing.T) {
 		t.Skip(err)
 	}
 	key := newSigner(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoginWhileFloodedServer$", "-test.v")
-	cmd.Env = append(os.Environ(), floodChildEnv+"=1", floodKeyEnv+"="+authLine(key, `environment="FLEETDECK_ROLE=operator"`, "ops"))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	sc := bufio.NewScanner(stdout)
-	var addr, hostLine string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "FLOOD-READY "); ok {
-			addr, hostLine, _ = strings.Cut(rest, " ")
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatal("the server never became ready")
-	}
+	c := startChild(t, "TestLoginWhileFloodedServer", floodChildEnv+"=1", floodKeyEnv+"="+authLine(key, `environment="FLEETDECK_ROLE=operator"`, "ops"))
 	var pending, maxPending atomic.Int64
 	go func() {
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "FLOOD-STATE "); ok {
+		for c.out.Scan() {
+			if v, ok := strings.CutPrefix(c.out.Text(), "FLOOD-STATE "); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
 				pending.Store(n)
 				if n > maxPending.Load() {
@@ -169,12 +128,7 @@ func TestLoginWhileFlooded(t *testing.T) {
 			}
 		}
 	}()
-	hostKey, _, _, _, err := gossh.ParseAuthorizedKey([]byte(hostLine))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{addr: addr, hostKey: hostKey}
-	pid := cmd.Process.Pid
+	r, addr, pid := c.running, c.addr, c.pid
 	idleFDs, idleRSS := countFDs(t, pid), sampleProc(t, pid).rss
 
 	var logins []time.Duration

@@ -1,17 +1,12 @@
 package sshserve
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/fleetdeck/fleetdeck/sandbox"
 )
@@ -39,12 +34,8 @@ func TestSSHLoadServer(t *testing.T) {
 	}
 	f := startFleetdeck(t, Options{MaxSessions: 64, MaxSessionsPerKey: loadSessions}, sandbox.Options{Rate: loadRate})
 	writeKeys(t, f.keysPath, os.Getenv(loadKeyEnv))
-	fmt.Printf("LOAD-READY %s %s\n", f.addr, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(f.hostKey))))
-	eof := make(chan struct{})
-	go func() {
-		defer close(eof)
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	}()
+	announce(f.addr, f.hostKey)
+	eof := waitStdinEOF()
 	// What the stream really carried, on stderr (the parent shows it).
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -100,49 +91,12 @@ func TestSSHLoad(t *testing.T) {
 		t.Skip("set FLEETDECK_SSH_LOAD=1 to measure 20 sessions at 10,000 messages a second")
 	}
 	key := newSigner(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSSHLoadServer$", "-test.v")
-	cmd.Env = append(os.Environ(), loadChildEnv+"=1", loadKeyEnv+"="+authLine(key, `environment="FLEETDECK_ROLE=operator"`, "load"))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+	c := startChild(t, "TestSSHLoadServer", loadChildEnv+"=1", loadKeyEnv+"="+authLine(key, `environment="FLEETDECK_ROLE=operator"`, "load"))
+	go func() {
+		for c.out.Scan() {
 		}
-	})
-	sc := bufio.NewScanner(stdout)
-	var addr, hostLine string
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "LOAD-READY "); ok {
-			addr, hostLine, _ = strings.Cut(rest, " ")
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatal("the child never became ready")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	hostKey, _, _, _, err := gossh.ParseAuthorizedKey([]byte(hostLine))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{addr: addr, hostKey: hostKey}
-	pid := cmd.Process.Pid
+	}()
+	r, pid := c.running, c.pid
 
 	var terms []*terminal
 	open := func(n int) {
