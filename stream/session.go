@@ -23,6 +23,9 @@ import (
 
 const subscribeTimeout = 10 * time.Second
 
+// errClientStopped is what a stopped client's dialer answers.
+var errClientStopped = errors.New("telemetry: client stopped")
+
 // runMQTT holds the broker session until ctx ends. paho reconnects by itself
 // (AutoReconnect, ConnectRetry); the pipeline only keeps its state, and
 // subscribes again on every connection in OnConnect: a subscription made
@@ -64,7 +67,7 @@ func (p *Pipeline) runMQTT(ctx context.Context) error {
 		client.Disconnect(0)
 		taken := fmt.Sprintf("another client with id %q took this session", co.ClientID)
 		if !watch.incumbent() {
-			return fmt.Errorf("telemetry: %s (the broker closed each of our connections right after it began): stopped; "+
+			return fmt.Errorf("telemetry: %s (the broker closed our connections right after each began): stopped; "+
 				"run one process per client id (on the ops box, fleetdeck telemetry tail --attach reads fleetdeck serve's stream)", taken)
 		}
 		if time.Since(started) > maxTakeoverBackoff {
@@ -157,11 +160,16 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options, watch *takeover
 		SetConnectTimeout(connectTimeout).
 		SetKeepAlive(keepAlive).
 		SetPingTimeout(10 * time.Second).
-		SetCustomOpenConnectionFn(openConn(tlsCfg, connectTimeout)).
+		SetCustomOpenConnectionFn(openConn(ctx, tlsCfg, connectTimeout)).
 		SetOnConnectHandler(func(c mqtt.Client) { p.subscribe(ctx, c, o.Topics, o.QoS, handler) }).
 		SetConnectionNotificationHandler(func(c mqtt.Client, n mqtt.ConnectionNotification) {
-			if _, ok := n.(mqtt.ConnectionNotificationConnected); ok && watch != nil {
-				watch.connected(time.Now())
+			if watch != nil {
+				switch n.(type) {
+				case mqtt.ConnectionNotificationConnected:
+					watch.connected(time.Now())
+				case mqtt.ConnectionNotificationLost:
+					watch.lost(time.Now())
+				}
 			}
 			p.onConnection(ctx, c, n)
 		})
@@ -367,9 +375,15 @@ func describeConnErr(err error) string {
 
 // openConn dials like paho would, but reads through a buffer: paho reads a
 // packet's fixed header byte by byte, which on a plain TCP connection costs
-// several system calls per message.
-func openConn(tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenConnectionFunc {
+// several system calls per message. Once ctx (the client's) ends it dials
+// no more: paho may have a reconnection under way when the client is
+// stopped, and a stopped client that still connected would take the
+// session from whoever holds it.
+func openConn(ctx context.Context, tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenConnectionFunc {
 	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		if ctx.Err() != nil {
+			return nil, errClientStopped
+		}
 		d := &net.Dialer{Timeout: timeout}
 		var conn net.Conn
 		var err error
@@ -383,9 +397,9 @@ func openConn(tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenConnectionFunc
 			}
 			conn, err = mqtt.NewWebsocket(dial.String(), c, timeout, o.HTTPHeaders, o.WebsocketOptions)
 		case "tcp", "mqtt":
-			conn, err = d.Dial("tcp", u.Host)
+			conn, err = d.DialContext(ctx, "tcp", u.Host)
 		default:
-			conn, err = tls.DialWithDialer(d, "tcp", u.Host, tlsCfg)
+			conn, err = (&tls.Dialer{NetDialer: d, Config: tlsCfg}).DialContext(ctx, "tcp", u.Host)
 		}
 		if err != nil {
 			return nil, err

@@ -9,16 +9,17 @@ import (
 // with it, the broker closes the first. Two processes with one id (a
 // console and `serve` on one certificate) would then kick each other off
 // forever, each seeing part of the stream. takeoverWatch recognises the
-// fight from this process's side: connections that keep following each
-// other quickly, because each ends right after it began.
+// fight from this process's side: connections that keep ending right after
+// they began.
 //
 // The process that came second (its very first connection was soon cut)
-// gives up after newcomerStreak quick reconnections, and says so in one
-// line; the one that held the session before (its first connection lasted)
-// waits longer (incumbentStreak), so that it is the newcomer that stops,
-// and then backs off instead of fighting.
+// gives up after newcomerStreak such connections, and says so in one line;
+// the one that held the session before (its first connection lasted) waits
+// longer (incumbentStreak), so that it is the newcomer that stops, and then
+// backs off instead of fighting. The connection that lasts once the fight
+// is over is never lost, so it never counts.
 const (
-	defaultTakeoverGap     = 5 * time.Second  // connections closer than this: the previous one was cut right away
+	defaultTakeoverGap     = 5 * time.Second  // a connection lost sooner than this was cut right away
 	defaultTakeoverStable  = 30 * time.Second // a first connection that lasted this long held the session
 	defaultTakeoverBackoff = 10 * time.Second // the incumbent's first pause (doubling, at most maxTakeoverBackoff)
 	maxTakeoverBackoff     = 5 * time.Minute
@@ -32,8 +33,8 @@ type takeoverWatch struct {
 
 	mu       sync.Mutex
 	connects int       // successful connections so far
-	last     time.Time // the last one
-	run      int       // quick reconnections in a row
+	since    time.Time // when the current one began
+	run      int       // connections cut right away, in a row
 	held     bool      // the first connection lasted: this process held the session first
 }
 
@@ -53,19 +54,28 @@ func (w *takeoverWatch) connected(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.connects++
-	if w.connects > 1 {
-		d := now.Sub(w.last)
-		if w.connects == 2 && d >= w.stable {
-			w.held = true
-		}
-		if d < w.gap {
-			w.run++
-		} else {
-			w.run = 0
-		}
+	w.since = now
+}
+
+// lost records the loss of the current connection. paho reports both on
+// goroutines of their own, but a loss comes long before the next
+// connection, which needs a round trip to the broker.
+func (w *takeoverWatch) lost(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.since.IsZero() {
+		return // lost before it ever connected
 	}
-	w.last = now
-	if w.run >= w.streak() {
+	lasted := now.Sub(w.since)
+	w.since = time.Time{}
+	if w.connects == 1 && lasted >= w.stable {
+		w.held = true
+	}
+	if lasted >= w.gap {
+		w.run = 0
+		return
+	}
+	if w.run++; w.run >= w.streak() {
 		w.run = 0
 		select {
 		case w.fired <- struct{}{}:
@@ -93,10 +103,7 @@ func (w *takeoverWatch) incumbent() bool {
 func (w *takeoverWatch) restart() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.run, w.last = 0, time.Time{}
-	if w.connects > 0 {
-		w.connects = 2 // the first-connection rule is decided
-	}
+	w.run, w.since = 0, time.Time{}
 	select {
 	case <-w.fired:
 	default:

@@ -20,7 +20,7 @@ func TestSessionTakeoverStopsTheFight(t *testing.T) {
 		return Options{
 			Broker: b.URL(), CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey,
 			ClientID: "fleetdeck-takeover-test", Topics: []string{"/live/level13/APP/#"}, QoS: 1,
-			takeoverStable: 3 * time.Second, takeoverBackoff: 500 * time.Millisecond,
+			takeoverGap: 2500 * time.Millisecond, takeoverStable: 3 * time.Second, takeoverBackoff: 500 * time.Millisecond,
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,8 +52,12 @@ func TestSessionTakeoverStopsTheFight(t *testing.T) {
 	}
 
 	// The holder has the session back and keeps it: data flows, and no
-	// more reconnections.
-	waitFor(t, 10*time.Second, "the holder connected again", func() bool { return holder.State().Phase == Connected })
+	// more reconnections. (A reconnection the newcomer's client had in
+	// flight when it stopped may still kick the holder once.)
+	waitFor(t, 10*time.Second, "the holder connected for a second", func() bool {
+		s := holder.State()
+		return s.Phase == Connected && time.Since(s.Since) > time.Second
+	})
 	mark := first.len()
 	for i := range 20 {
 		b.Publish(t, topicFor("WBA12345678901234", "diagnostics", "odometer"),
@@ -62,7 +66,7 @@ func TestSessionTakeoverStopsTheFight(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "data at the holder", func() bool { return applied.Load() > 0 })
 	if ph := first.phases(mark); len(ph) != 0 {
-		t.Errorf("the holder kept reconnecting after the newcomer stopped: %v", ph)
+		t.Errorf("the holder kept reconnecting after the newcomer stopped: %v\n%s", ph, first.String())
 	}
 	cancel()
 	if err := <-holderDone; err != nil {
@@ -71,12 +75,17 @@ func TestSessionTakeoverStopsTheFight(t *testing.T) {
 }
 
 // The newcomer gives up first: a process whose first connection lasted
-// needs twice the quick reconnections before it pauses.
+// needs twice the cut connections before it pauses, and the connection that
+// lasts after a fight never counts.
 func TestTakeoverWatchStreaks(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	fights := func(w *takeoverWatch, from time.Time) int {
+	// fight connects and loses a connection every 2 s (each lasting 1 s)
+	// until the watch fires, and says after how many.
+	fight := func(w *takeoverWatch, from time.Time) int {
 		for i := 1; i <= 10; i++ {
-			w.connected(from.Add(time.Duration(i) * 2 * time.Second))
+			at := from.Add(time.Duration(i) * 2 * time.Second)
+			w.connected(at)
+			w.lost(at.Add(time.Second))
 			select {
 			case <-w.fired:
 				return i
@@ -86,25 +95,41 @@ func TestTakeoverWatchStreaks(t *testing.T) {
 		return 0
 	}
 	newcomer := newTakeoverWatch(Options{})
-	newcomer.connected(t0)
-	if n := fights(newcomer, t0); n != newcomerStreak || newcomer.incumbent() {
-		t.Errorf("the newcomer gave up after %d quick reconnections (incumbent %v), want %d", n, newcomer.incumbent(), newcomerStreak)
+	if n := fight(newcomer, t0); n != newcomerStreak || newcomer.incumbent() {
+		t.Errorf("the newcomer gave up after %d cut connections (incumbent %v), want %d", n, newcomer.incumbent(), newcomerStreak)
 	}
 	holder := newTakeoverWatch(Options{})
 	holder.connected(t0)
 	later := t0.Add(time.Hour) // kicked off after an hour
-	holder.connected(later)
-	if n := fights(holder, later); n != incumbentStreak || !holder.incumbent() {
-		t.Errorf("the holder paused after %d quick reconnections (incumbent %v), want %d", n, holder.incumbent(), incumbentStreak)
+	holder.lost(later)
+	if n := fight(holder, later); n != incumbentStreak || !holder.incumbent() {
+		t.Errorf("the holder paused after %d cut connections (incumbent %v), want %d", n, holder.incumbent(), incumbentStreak)
 	}
-	// Reconnections far apart are a flaky network, not a fight.
+	// Five cut connections, then one that lasts: no pause.
+	almost := newTakeoverWatch(Options{})
+	almost.connected(t0)
+	almost.lost(later)
+	for i := range incumbentStreak - 1 {
+		at := later.Add(time.Duration(i+1) * 2 * time.Second)
+		almost.connected(at)
+		almost.lost(at.Add(time.Second))
+	}
+	almost.connected(later.Add(time.Minute))
+	select {
+	case <-almost.fired:
+		t.Error("the connection that lasted after the fight counted")
+	default:
+	}
+	// Connections lost far apart are a flaky network, not a fight.
 	calm := newTakeoverWatch(Options{})
 	for i := range 20 {
-		calm.connected(t0.Add(time.Duration(i) * time.Minute))
+		at := t0.Add(time.Duration(i) * time.Minute)
+		calm.connected(at)
+		calm.lost(at.Add(30 * time.Second))
 	}
 	select {
 	case <-calm.fired:
-		t.Error("reconnections a minute apart were taken for a takeover")
+		t.Error("connections that lasted 30 s were taken for a takeover")
 	default:
 	}
 }
