@@ -233,6 +233,11 @@ func (d *decoder) decode(topicName string, payload []byte) ([]Message, error) {
 	if e.hasVIN && !sameString(e.vin, e.vinEsc, t.vehicle) {
 		return nil, malformed("vin in the payload differs from the topic")
 	}
+	for _, id := range [...]struct{ kind, s string }{{"vehicle", t.vehicle}, {"capability", capWire}, {"property", prop}} {
+		if err := checkID(id.kind, id.s); err != nil {
+			return nil, err
+		}
+	}
 
 	if e.walked {
 		// The payload named version 2 before its data and 1 after it: the
@@ -314,7 +319,9 @@ func (d *decoder) decodeV2(topicName string, e *envelope, id []byte) ([]Message,
 		}
 		vehicle = s
 	}
-	vehicle = termsafe.String(vehicle)
+	if err := checkID("vehicle", vehicle); err != nil {
+		return nil, err
+	}
 	if vehicle == "" {
 		return nil, malformed("vin is empty")
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -188,8 +189,14 @@ func TestDecodeSanitizes(t *testing.T) {
 			js, _ := json.Marshal(h)                           // escapes controls as \u00XX, keeps C1 as UTF-8
 			vehicle := "veh" + strings.ReplaceAll(h, "/", "_") // a topic segment cannot hold a slash
 			payload := `{"message_id":` + string(js) + `,"data":{"doors":{"locks_state":{"data":{"value":` + string(js) + `,"list":[` + string(js) + `],` + string(js) + `:1},"timestamp":"2024-01-02T03:04:05Z"}}}}`
-			m := decodeOne(t, newDecoder(""), topicFor(vehicle, "doors", "locks_state"), []byte(payload))
+			m := decodeOne(t, newDecoder(""), topicFor("v", "doors", "locks_state"), []byte(payload))
 			checkSafe(t, &m)
+
+			// A vehicle id that needed making safe is refused, not made
+			// safe: it would pass for the id it imitates (suspicious.go).
+			if _, err := newDecoder("").decode(topicFor(vehicle, "doors", "locks_state"), []byte(payload)); !isSuspicious(err) {
+				t.Errorf("vehicle %q: %v, want it refused as suspicious", vehicle, err)
+			}
 
 			fail := `{"data":{"doors":{"locks_state":{"failure":{"reason":` + string(js) + `,"description":` + string(js) + `}}}}}`
 			m = decodeOne(t, newDecoder(""), topicFor("v", "doors", "locks_state"), []byte(fail))
@@ -204,6 +211,11 @@ func TestDecodeSanitizes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func isSuspicious(err error) bool {
+	_, ok := errors.AsType[*suspiciousID](err)
+	return ok
 }
 
 func checkSafe(t *testing.T, m *Message) {

@@ -219,11 +219,12 @@ func (p *Pipeline) work(ctx context.Context, rec *recorder) {
 
 // worker holds what the decode goroutine reuses from message to message.
 type worker struct {
-	p    *Pipeline
-	rec  *recorder
-	dec  *decoder
-	dd   *dedup
-	errs []error // applyAll's results
+	p          *Pipeline
+	rec        *recorder
+	dec        *decoder
+	dd         *dedup
+	errs       []error // applyAll's results
+	suspicious suspiciousLog
 }
 
 func (p *Pipeline) newWorker(rec *recorder) *worker {
@@ -244,7 +245,11 @@ func (w *worker) process(it *inboxItem) bool {
 	msgs, err := w.dec.decode(it.topic, it.payload)
 	if err != nil {
 		p.malformed.Add(1)
-		p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
+		if sid, ok := errors.AsType[*suspiciousID](err); ok {
+			w.suspicious.report(p.log, it.topic, sid)
+		} else {
+			p.log.Debug("telemetry message skipped", "err", err, "bytes", len(it.payload))
+		}
 		return false
 	}
 	if n := w.dec.skipped; n > 0 {

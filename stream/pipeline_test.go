@@ -62,7 +62,9 @@ func TestReplayAndRecordRoundTrip(t *testing.T) {
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{Received: 5, Applied: 3, Duplicates: 1, Malformed: 1}
+	// Malformed: the payload that is not JSON, and the vehicle id with an
+	// escape sequence (refused as suspicious: see suspicious.go).
+	want := Stats{Received: 5, Applied: 2, Duplicates: 1, Malformed: 2}
 	if st := p.Stats(); st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
@@ -74,13 +76,12 @@ func TestReplayAndRecordRoundTrip(t *testing.T) {
 	}
 	wantLines := []string{
 		`{"vehicle":"WBA12345678901234","pseudonym":false,"capability":"diagnostics","property":"odometer","value":{"unit":"kilometers","value":5},"timestamp":"2024-05-01T10:33:10Z","message_id":"a"}`,
-		`{"vehicle":"v","pseudonym":true,"capability":"doors","property":"locks_state","value":"locked","timestamp":null,"message_id":"b"}`,
 		`{"vehicle":"WBA12345678901234","pseudonym":false,"capability":"charging","property":"battery_level","value":0.5,"timestamp":null,"message_id":"c"}`,
 	}
 	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
 	}
-	if vs := p.Store().Vehicles(); len(vs) != 2 || !vs[0].LastSeen.Equal(time.Date(2024, 5, 1, 10, 0, 4, 0, time.UTC)) {
+	if vs := p.Store().Vehicles(); len(vs) != 1 || !vs[0].LastSeen.Equal(time.Date(2024, 5, 1, 10, 0, 4, 0, time.UTC)) {
 		t.Errorf("vehicles %+v (arrival must be the recorded time)", vs)
 	}
 

@@ -137,13 +137,8 @@ func (p *Pipeline) clientOptions(ctx context.Context, o Options, watch *takeover
 	}
 
 	// The handler runs on paho's router goroutine (SetOrderMatters(true)
-	// calls it in line, in order): it only checks the topic, stamps and
-	// queues.
-	var suspicious suspiciousLog
+	// calls it in line, in order): it only stamps and queues.
 	handler := func(_ mqtt.Client, m mqtt.Message) {
-		if p.dropSuspicious(&suspicious, m.Topic()) {
-			return
-		}
 		p.enqueue(m.Topic(), m.Payload(), time.Now().UnixNano())
 	}
 	co := mqtt.NewClientOptions().
