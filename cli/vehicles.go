@@ -29,7 +29,7 @@ func newVehiclesCmd(app *App) *cobra.Command {
 		SuggestFor: []string{"cars", "fleet", "clearance"},
 	}
 	cmd.AddCommand(newVehiclesListCmd(app), newVehiclesShowCmd(app), newVehiclesAddCmd(app),
-		newVehiclesRevokeCmd(app), newVehiclesEligibilityCmd(app))
+		newVehiclesRevokeCmd(app), newVehiclesEligibilityCmd(app), newVehiclesTimelineCmd(app))
 	return cmd
 }
 

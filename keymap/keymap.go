@@ -26,8 +26,13 @@ const (
 	ScopeDialog
 	// ScopeApprovals is the list of approval requests (four eyes).
 	ScopeApprovals
+	ScopeMap
+	// ScopeTimeline is the full-screen timeline (and the other full-screen
+	// views: chart, items).
+	ScopeTimeline
 
-	scopePanes = ScopeClearance | ScopeTelemetry | ScopeCommands
+	scopePanes = ScopeClearance | ScopeTelemetry | ScopeCommands | ScopeMap
+	scopeLists = scopePanes | ScopeTimeline
 )
 
 // KeyMap is every binding the console knows. Fields are exported so views can
@@ -35,6 +40,7 @@ const (
 type KeyMap struct {
 	Quit, Help, NextPane, PrevPane             key.Binding
 	PaneClearance, PaneTelemetry, PaneCommands key.Binding
+	PaneMap, Timeline                          key.Binding
 	Up, Down, PageUp, PageDown, Top, Bottom    key.Binding
 	Left, Right                                key.Binding
 	Filter, Back, Open                         key.Binding
@@ -53,6 +59,9 @@ type KeyMap struct {
 	Complete key.Binding
 	// Row tools of every pane: copy, export, mark for a bulk action.
 	Copy, Export, Mark, ClearMarks key.Binding
+	// The Map, and the timeline's kind filter and jump to now.
+	ZoomIn, ZoomOut, Fit, Centre key.Binding
+	Kind, Now                    key.Binding
 }
 
 type action struct {
@@ -64,7 +73,8 @@ type action struct {
 // yielding are the actions whose default keys give way to a config that
 // binds them to another action (see yield): those added after configs were
 // already written, so that those keep working.
-var yielding = []string{"palette", "notifications", "dismiss", "link", "complete", "copy", "export", "mark", "clear_marks"}
+var yielding = []string{"palette", "notifications", "dismiss", "link", "complete", "copy", "export", "mark", "clear_marks",
+	"pane_map", "timeline", "zoom_in", "zoom_out", "fit", "centre", "kind", "now"}
 
 // actions is the table of names the [keys] config table may use, in the
 // order help and error messages list them.
@@ -76,17 +86,19 @@ var actions = []action{
 	{"pane_clearance", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneClearance }},
 	{"pane_telemetry", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneTelemetry }},
 	{"pane_commands", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneCommands }},
-	{"up", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Up }},
-	{"down", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Down }},
-	{"page_up", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageUp }},
-	{"page_down", scopePanes, func(k *KeyMap) *key.Binding { return &k.PageDown }},
-	{"top", scopePanes, func(k *KeyMap) *key.Binding { return &k.Top }},
-	{"bottom", scopePanes, func(k *KeyMap) *key.Binding { return &k.Bottom }},
-	{"left", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Left }},
-	{"right", ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Right }},
-	{"filter", scopePanes, func(k *KeyMap) *key.Binding { return &k.Filter }},
-	{"back", scopePanes | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Back }},
-	{"open", ScopeClearance | ScopeTelemetry | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Open }},
+	{"pane_map", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.PaneMap }},
+	{"timeline", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Timeline }},
+	{"up", scopeLists | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Up }},
+	{"down", scopeLists | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Down }},
+	{"page_up", scopeLists, func(k *KeyMap) *key.Binding { return &k.PageUp }},
+	{"page_down", scopeLists, func(k *KeyMap) *key.Binding { return &k.PageDown }},
+	{"top", scopeLists, func(k *KeyMap) *key.Binding { return &k.Top }},
+	{"bottom", scopeLists, func(k *KeyMap) *key.Binding { return &k.Bottom }},
+	{"left", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Left }},
+	{"right", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Right }},
+	{"filter", ScopeClearance | ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Filter }},
+	{"back", scopeLists | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Back }},
+	{"open", ScopeClearance | ScopeTelemetry | ScopeMap | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Open }},
 	{"sort", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Sort }},
 	{"sort_reverse", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.SortReverse }},
 	{"refresh", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Refresh }},
@@ -107,10 +119,16 @@ var actions = []action{
 	{"complete", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Complete }},
 	// Copy also works in the dialogs that show text (a message, the
 	// notification history).
-	{"copy", scopePanes | ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Copy }},
-	{"export", scopePanes, func(k *KeyMap) *key.Binding { return &k.Export }},
+	{"copy", scopePanes | ScopeDialog | ScopeTimeline, func(k *KeyMap) *key.Binding { return &k.Copy }},
+	{"export", ScopeClearance | ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Export }},
 	{"mark", ScopeClearance | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Mark }},
 	{"clear_marks", ScopeClearance | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.ClearMarks }},
+	{"zoom_in", ScopeMap, func(k *KeyMap) *key.Binding { return &k.ZoomIn }},
+	{"zoom_out", ScopeMap, func(k *KeyMap) *key.Binding { return &k.ZoomOut }},
+	{"fit", ScopeMap, func(k *KeyMap) *key.Binding { return &k.Fit }},
+	{"centre", ScopeMap, func(k *KeyMap) *key.Binding { return &k.Centre }},
+	{"kind", ScopeTimeline, func(k *KeyMap) *key.Binding { return &k.Kind }},
+	{"now", ScopeTimeline, func(k *KeyMap) *key.Binding { return &k.Now }},
 }
 
 // Default returns the built-in bindings: arrows and vim keys for movement.
@@ -126,6 +144,8 @@ func Default() *KeyMap {
 		PaneClearance: b("clearance", "1"),
 		PaneTelemetry: b("telemetry", "2"),
 		PaneCommands:  b("commands", "3"),
+		PaneMap:       b("map", "4"),
+		Timeline:      b("timeline", "t"),
 		Up:            b("up", "up", "k"),
 		Down:          b("down", "down", "j"),
 		PageUp:        b("page up", "pgup", "ctrl+b"),
@@ -158,6 +178,12 @@ func Default() *KeyMap {
 		Copy:          b("copy (OSC 52)", "c"),
 		Export:        b("export view", "x"),
 		Mark:          b("mark row", " "),
+		ZoomIn:        b("zoom in", "+", "="),
+		ZoomOut:       b("zoom out", "-"),
+		Fit:           b("fit the fleet", "f"),
+		Centre:        b("go to the selected", "."),
+		Kind:          b("kind", "f"),
+		Now:           b("jump to now", "n"),
 		ClearMarks:    b("unmark all", "U"),
 	}
 }

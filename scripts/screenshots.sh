@@ -2,7 +2,7 @@
 # Renders the README's pictures (docs/*.svg) from the real console.
 #
 #   scripts/screenshots.sh            # all of them
-#   scripts/screenshots.sh wide       # only some: wide narrow ignition viewer
+#   scripts/screenshots.sh wide       # only some: wide narrow ignition viewer map timeline chart
 #
 # Each picture is the console running on the embedded sandbox inside a tmux
 # server of its own, driven with send-keys, captured with its colours
@@ -21,7 +21,7 @@ for tool in go tmux ssh ssh-keygen; do
 done
 
 shots=("$@")
-[ ${#shots[@]} -gt 0 ] || shots=(wide narrow ignition viewer)
+[ ${#shots[@]} -gt 0 ] || shots=(wide narrow ignition viewer map timeline chart)
 
 work=$(mktemp -d)
 sock="fleetdeck-shots-$$"
@@ -170,10 +170,82 @@ shot_viewer() {
   serve_pid=""
 }
 
+# down_to NAME TEXT: press down until the screen shows TEXT (at most 60 times).
+down_to() {
+  local name=$1 text=$2 i
+  for ((i = 0; i < 60; i++)); do
+    if t capture-pane -p -t "$name" | grep -qF -- "$text"; then
+      return 0
+    fi
+    keys "$name" Down
+  done
+  echo "screenshots: $name never showed \"$text\"" >&2
+  exit 1
+}
+
+shot_map() {
+  echo "== the map (140x40)"
+  console map 140 40
+  # Every vehicle has sent its position by now.
+  sleep 15
+  keys map 4
+  wait_for map "on the map"
+  # Go to Telemetry's selected vehicle, then out to a few of its cities.
+  keys map .
+  for _ in 1 2 3 4 5 6 7 8 9 10; do keys map -; done
+  sleep 2
+  shoot map docs/map.svg
+  t kill-session -t map
+}
+
+shot_timeline() {
+  echo "== a vehicle's timeline (140x40)"
+  console timeline 140 40
+  # A command in the journal first, then the timeline of its vehicle.
+  keys timeline 3
+  keys timeline Enter
+  wait_for timeline "Success" 30
+  # A minute of driving: ignition, starts and stops.
+  sleep 60
+  keys timeline t
+  wait_for timeline "last message on the feed"
+  shoot timeline docs/timeline.svg
+  t kill-session -t timeline
+}
+
+shot_chart() {
+  echo "== a chart (140x40)"
+  console chart 140 40
+  keys chart 2
+  sleep 2
+  local try i
+  for ((try = 0; try < 4; try++)); do
+    # A vehicle on the move, so that its odometer has a slope.
+    for ((i = 0; i < 20; i++)); do
+      t capture-pane -p -t chart | grep -qE 'diagnostics\.speed +[1-9][0-9]' && break
+      keys chart Down
+      sleep 1
+    done
+    keys chart Right
+    down_to chart "▸ diagnostics.odometer"
+    # The long history starts when the vehicle is selected: let it grow.
+    sleep 90
+    keys chart Enter
+    wait_for chart "Chart ·"
+    # It parked meanwhile (a flat line): try the next one.
+    t capture-pane -p -t chart | grep -qE 'min ([0-9.]+) km · max \1 km' || break
+    keys chart Escape
+    keys chart Left
+    keys chart Down
+  done
+  shoot chart docs/chart.svg
+  t kill-session -t chart
+}
+
 for s in "${shots[@]}"; do
   case $s in
-    wide | narrow | ignition | viewer) "shot_$s" ;;
-    *) echo "screenshots: unknown picture $s (wide, narrow, ignition, viewer)" >&2; exit 2 ;;
+    wide | narrow | ignition | viewer | map | timeline | chart) "shot_$s" ;;
+    *) echo "screenshots: unknown picture $s (wide, narrow, ignition, viewer, map, timeline, chart)" >&2; exit 2 ;;
   esac
 done
 echo "done: $(cd "$root" && ls docs/*.svg | tr '\n' ' ')"

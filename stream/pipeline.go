@@ -55,6 +55,7 @@ type Pipeline struct {
 
 	stateMu sync.Mutex
 	state   ConnState
+	gaps    []Gap // gaps.go
 
 	changed chan struct{} // 1: the store or the state changed since the feed last looked
 	running atomic.Bool
@@ -127,6 +128,7 @@ func (p *Pipeline) updateState(f func(ConnState) ConnState) {
 		return
 	}
 	s.Since = time.Now()
+	p.noteGap(p.state, s, s.Since)
 	p.state = s
 	// Called under the lock so that observers see changes in order.
 	if p.opts.OnState != nil {

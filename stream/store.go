@@ -44,7 +44,12 @@ type StoreOptions struct {
 	StaleLag time.Duration
 	// StaleIdle flags a value (and a vehicle) not updated for this long.
 	StaleIdle time.Duration
-	Now       func() time.Time
+	// MaxEvents bounds the events kept per vehicle (default
+	// DefaultMaxEvents); SilenceGap is the quiet after which a message is
+	// an event (default DefaultSilenceGap). See events.go.
+	MaxEvents  int
+	SilenceGap time.Duration
+	Now        func() time.Time
 }
 
 // VehicleSummary is one row of the vehicle list.
@@ -106,6 +111,9 @@ type Store struct {
 	pending  []*vehicle // new since the last sort
 	names    []propName
 	nameIdx  map[propName]uint16
+	watches  []watchKind // per name: what observe looks for
+	texts    []string    // event texts, interned (events.go)
+	watched  map[string]int
 	dirty    []*vehicle
 	scratch  []byte // a list being encoded (the writer holds mu)
 }
@@ -119,6 +127,8 @@ type vehicle struct {
 	rate      float32
 	lastSeen  int64 // unix ns
 	newest    int64 // newest source timestamp seen (unix ns), 0 = none
+	first     int64 // arrival of the first message (unix ns)
+	x         *extras
 	garbage   uint32
 	props     []prop
 	arena     []byte // values (raw JSON), failures ("reason\x00description") or lists (see appendList)
@@ -163,6 +173,12 @@ func NewStore(o StoreOptions) *Store {
 	}
 	if o.StaleIdle <= 0 {
 		o.StaleIdle = DefaultStaleIdle
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.SilenceGap <= 0 {
+		o.SilenceGap = DefaultSilenceGap
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -216,9 +232,12 @@ func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 		}
 		// Clone: the id is a substring of the topic, which would otherwise
 		// stay alive with it.
-		v = &vehicle{id: strings.Clone(m.Vehicle), pseudonym: m.Pseudonym}
+		v = &vehicle{id: strings.Clone(m.Vehicle), pseudonym: m.Pseudonym, first: arrival}
 		s.vehicles[v.id] = v
 		s.pending = append(s.pending, v)
+		if s.watched[v.id] > 0 {
+			s.startTrace(v)
+		}
 	}
 	name, ok := s.nameIdx[propName{m.Capability, m.Property}]
 	if !ok {
@@ -228,6 +247,7 @@ func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 		name = uint16(len(s.names))
 		pn := propName{strings.Clone(m.Capability), strings.Clone(m.Property)}
 		s.names = append(s.names, pn)
+		s.watches = append(s.watches, watchOf(pn.capability, pn.property))
 		s.nameIdx[pn] = name
 	}
 	p := v.find(name)
@@ -238,6 +258,13 @@ func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 		p = v.add(name)
 	}
 
+	at := source
+	if at == 0 {
+		at = arrival
+	}
+	if v.lastSeen != 0 && arrival-v.lastSeen >= int64(s.opts.SilenceGap) {
+		s.addEvent(v, at, event{name: name, kind: EventSilence, val: float32(time.Duration(arrival - v.lastSeen).Seconds())})
+	}
 	// Rate: exponentially decaying event rate, r ← r·e^(−Δt/τ) + 1/τ.
 	if v.lastSeen != 0 {
 		dt := float64(arrival-v.lastSeen) / float64(rateTau)
@@ -254,6 +281,9 @@ func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 
 	if source != 0 && p.source != 0 && source < p.source {
 		return v, nil // older than what we show
+	}
+	if w := s.watches[name]; w != watchNone || m.Failure != nil {
+		s.observe(v, p, w, m, at)
 	}
 	p.source, p.arrival = source, arrival
 	switch {
@@ -277,6 +307,9 @@ func (s *Store) applyTo(m *Message, v *vehicle) (*vehicle, error) {
 		p.hpos = (p.hpos + 1) % HistoryLen
 		if p.hlen < HistoryLen {
 			p.hlen++
+		}
+		if v.x != nil && v.x.trace != nil {
+			v.x.trace.add(name, at, shown(m.Property, f))
 		}
 	}
 	return v, nil
@@ -365,14 +398,7 @@ func (v *vehicle) currentRate(now int64) float64 {
 // Vehicles returns a summary of every vehicle, sorted by id.
 func (s *Store) Vehicles() []VehicleSummary {
 	now := s.opts.Now().UnixNano()
-	s.mu.RLock()
-	if len(s.pending) > 0 {
-		s.mu.RUnlock()
-		s.mu.Lock()
-		s.mergePending()
-		s.mu.Unlock()
-		s.mu.RLock()
-	}
+	s.rlockOrdered()
 	defer s.mu.RUnlock()
 	out := make([]VehicleSummary, len(s.order))
 	for i, v := range s.order {
@@ -392,6 +418,19 @@ func (s *Store) Vehicles() []VehicleSummary {
 // sent is StaleLag older than its arrival (the vehicle is catching up).
 func (s *Store) vehicleStale(v *vehicle, now int64) bool {
 	return now-v.lastSeen > int64(s.opts.StaleIdle) || v.newest != 0 && v.lastSeen-v.newest > int64(s.opts.StaleLag)
+}
+
+// rlockOrdered takes the read lock with s.order complete (the vehicles
+// seen since the last read merged in); the caller unlocks.
+func (s *Store) rlockOrdered() {
+	s.mu.RLock()
+	if len(s.pending) > 0 {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		s.mergePending()
+		s.mu.Unlock()
+		s.mu.RLock()
+	}
 }
 
 // mergePending sorts the vehicles seen since the last call into the order:

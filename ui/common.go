@@ -90,6 +90,7 @@ const (
 	paneClearance paneID = iota
 	paneTelemetry
 	paneCommands
+	paneMap
 	paneCount
 	// paneModal addresses the console-wide overlay on top (its timers).
 	paneModal = paneCount
@@ -106,6 +107,8 @@ func (p paneID) String() string {
 		return "Telemetry"
 	case paneCommands:
 		return "Commands"
+	case paneMap:
+		return "Map"
 	}
 	return "?"
 }
@@ -192,10 +195,10 @@ func pad(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := cellWidth(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
+		sw = cellWidth(s)
 	}
 	if sw < w {
 		s += strings.Repeat(" ", w-sw)
@@ -208,7 +211,7 @@ func padLeft(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := cellWidth(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}
@@ -220,7 +223,7 @@ func truncate(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	if ansi.StringWidth(s) <= w {
+	if cellWidth(s) <= w {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")

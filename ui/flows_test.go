@@ -458,8 +458,8 @@ func TestTabsAndFocus(t *testing.T) {
 	t.Parallel()
 	m := started(t, newEnv(), 80, 24)
 	for _, step := range []struct{ key, want string }{
-		{"tab", "[2 Telemetry]"}, {"tab", "[3 Commands]"}, {"tab", "[1 Clearance]"},
-		{"shift+tab", "[3 Commands]"}, {"1", "[1 Clearance]"}, {"2", "[2 Telemetry]"},
+		{"tab", "[2 Telemetry]"}, {"tab", "[3 Commands]"}, {"tab", "[4 Map]"}, {"tab", "[1 Clearance]"},
+		{"shift+tab", "[4 Map]"}, {"1", "[1 Clearance]"}, {"2", "[2 Telemetry]"}, {"4", "[4 Map]"},
 	} {
 		drive(t, m, keyMsg(step.key))
 		mustContain(t, m.View(), step.want)

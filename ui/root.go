@@ -1,5 +1,5 @@
 // Package ui is fleetdeck's terminal console: a root model composing the
-// Clearance, Telemetry and Commands panes, a status bar and help.
+// Clearance, Telemetry, Commands and Map panes, a status bar and help.
 package ui
 
 import (
@@ -76,7 +76,7 @@ type Options struct {
 
 // Layout thresholds.
 const (
-	wideWidth       = 160 // all three panes side by side from here
+	wideWidth       = 160 // three panes side by side from here (the Map shares Telemetry's column)
 	defaultPoll     = 10 * time.Second
 	minPoll         = 2 * time.Second
 	clockInterval   = time.Second
@@ -133,7 +133,7 @@ func newRootLayout(w, h int, production, journal bool) rootLayout {
 		if journal && l.body.h >= stripMinBody {
 			sh := min(stripMaxH, l.body.h/4)
 			l.strip = rect{x: l.body.x, y: l.body.y + l.body.h - sh, w: l.body.w, h: sh}
-			for _, p := range []paneID{paneClearance, paneTelemetry} {
+			for _, p := range []paneID{paneClearance, paneTelemetry, paneMap} {
 				l.box[p].h -= sh
 				l.content[p].h -= sh
 			}
@@ -143,11 +143,13 @@ func newRootLayout(w, h int, production, journal bool) rootLayout {
 	widths := [paneCount]int{l.iw * 36 / 100, l.iw * 38 / 100, 0}
 	widths[2] = l.iw - widths[0] - widths[1]
 	x := l.body.x
-	for i, w := range widths {
+	for i, w := range widths[:paneMap] {
 		l.box[i] = rect{x: x, y: l.body.y, w: w, h: l.body.h}
 		l.content[i] = rect{x: x + 1, y: l.body.y + 1, w: max(w-2, 1), h: max(l.body.h-2, 1)}
 		x += w
 	}
+	// The Map takes the Telemetry column while it is shown.
+	l.box[paneMap], l.content[paneMap] = l.box[paneTelemetry], l.content[paneTelemetry]
 	return l
 }
 
@@ -158,7 +160,12 @@ type Model struct {
 	clearance *Clearance
 	telemetry *Telemetry
 	commands  *Commands
+	mapv      *Map
 	panes     [paneCount]component
+	// middle is the pane the wide layout shows in its middle column:
+	// Telemetry, or the Map once it had focus.
+	middle  paneID
+	journal AuditLog
 	// modals are console-wide overlays, drawn over every pane.
 	modals overlays
 
@@ -230,7 +237,9 @@ func New(ctx context.Context, o Options) (*Model, error) {
 	m.clearance = newClearance(c, orNil(o.Fleet), poll)
 	m.telemetry = newTelemetry(c, orNil(o.Telemetry))
 	m.commands = newCommands(c, orNil(o.Commands), orNil(o.Audit))
-	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands}
+	m.mapv = newMap(c, orNil(o.Telemetry))
+	m.panes = [paneCount]component{m.clearance, m.telemetry, m.commands, m.mapv}
+	m.middle, m.journal = paneTelemetry, orNil(o.Audit)
 	m.wireSafety(o)
 	m.status = statusBar{
 		c: c, profile: o.Profile, sandbox: o.Sandbox, production: o.Production, immob: c.immob,
@@ -302,9 +311,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case openModalMsg:
 		return m, m.modals.open(msg.ov)
 	case tea.KeyMsg:
-		return m, m.keyBurst(msg)
+		shown := m.mapShown()
+		cmd := m.keyBurst(msg)
+		m.followFocus(shown)
+		return m, cmd
 	case tea.MouseMsg:
-		return m, m.mouse(msg)
+		shown := m.mapShown()
+		cmd := m.mouse(msg)
+		m.followFocus(shown)
+		return m, cmd
 	case envelope:
 		if msg.pane == paneModal {
 			return m, m.modals.update(msg)
@@ -316,8 +331,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		cmd := m.update(msg.pane, msg)
-		if msg.pane == paneClearance {
+		switch msg.pane {
+		case paneClearance:
 			m.syncApproved()
+		case paneTelemetry:
+			if m.mapShown() {
+				m.mapv.setTotal(len(m.telemetry.vehicles))
+				m.mapv.reload()
+			}
 		}
 		if msg.pane == paneCommands {
 			// A bulk send follows its rows in the Commands pane's flows.
@@ -347,6 +368,30 @@ func (m *Model) syncApproved() {
 	if v != m.approvedV {
 		m.approvedV = v
 		m.commands.SetVehicles(vs)
+		m.mapv.SetApproved(vs)
+	}
+}
+
+// mapShown reports whether the Map is on screen (it reads the feed only
+// then).
+func (m *Model) mapShown() bool {
+	return m.focus == paneMap || m.lay.wide && m.middle == paneMap && !m.modals.active() && !m.showHelp
+}
+
+// followFocus puts the focused one of Telemetry and Map in the wide
+// layout's middle column, and has the Map read the feed when it appears
+// (wasShown: whether it was on screen before the key or click).
+func (m *Model) followFocus(wasShown bool) {
+	if m.focus == paneTelemetry || m.focus == paneMap {
+		m.middle = m.focus
+	}
+	if !wasShown && m.mapShown() {
+		if m.mapv.SelectedVehicle() == "" {
+			// The map starts on Telemetry's vehicle, linked or not.
+			m.mapv.selID = m.telemetry.selID
+		}
+		m.mapv.setTotal(len(m.telemetry.vehicles))
+		m.mapv.reload()
 	}
 }
 
@@ -411,6 +456,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Export):
 		return m.openExport()
+	case key.Matches(msg, k.PaneMap):
+		m.focus = paneMap
+		return nil
+	case key.Matches(msg, k.Timeline):
+		return m.openTimeline(m.selectedVehicle())
 	}
 	return m.paneKey(msg)
 }
@@ -452,7 +502,7 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 	target := m.focus
 	if l.wide {
 		for i, b := range l.box {
-			if b.contains(msg.X, msg.Y) {
+			if b.contains(msg.X, msg.Y) && m.inColumn(paneID(i)) {
 				target = paneID(i)
 			}
 		}
@@ -524,11 +574,28 @@ const titleText = " fleetdeck "
 // state (changes, pause, commands in flight), so the header and the mouse
 // both ask here rather than remember what was drawn.
 func (m *Model) tabs() []tab {
+	out := m.tabsNamed(false)
+	// Four tabs and the state at the right do not all fit 80 columns:
+	// the tabs without focus then go by short names.
+	if last := out[len(out)-1]; m.lay.iw > 0 && last.x1+1+ansi.StringWidth(m.headerRight()) >= m.lay.iw {
+		out = m.tabsNamed(true)
+	}
+	return out
+}
+
+// shortNames are the tab names used when the full ones do not fit.
+var shortNames = [paneCount]string{"Clear", "Tele", "Cmds", "Map"}
+
+func (m *Model) tabsNamed(short bool) []tab {
 	out := make([]tab, 0, paneCount)
 	x := len(titleText)
 	for i := range m.panes {
 		p := paneID(i)
-		label := fmt.Sprintf("%d %s", i+1, p)
+		name := p.String()
+		if short && p != m.focus {
+			name = shortNames[p]
+		}
+		label := fmt.Sprintf("%d %s", i+1, name)
 		if p == paneClearance && m.clearance.Changes() > 0 {
 			label += fmt.Sprintf(" •%d changed", m.clearance.Changes())
 		}
@@ -564,12 +631,7 @@ func (m *Model) headerView(w int) string {
 	}
 	left := b.String()
 	state := m.headerState()
-	// Another operator waits for a second pair of eyes: say so on every
-	// screen, at the right of the tabs, before anything else there.
-	badge := ""
-	if n := m.safety.desk.waiting(); n > 0 {
-		badge = st.Notice.Render(fmt.Sprintf(" ⚑ %d to approve (%s) ", n, keyName(m.c.Keys.Approvals)))
-	}
+	badge := m.approvalBadge()
 	for _, right := range []string{badge + state, badge} {
 		if gap := w - ansi.StringWidth(left) - ansi.StringWidth(right); gap >= 1 {
 			return left + strings.Repeat(" ", gap) + right
@@ -580,6 +642,18 @@ func (m *Model) headerView(w int) string {
 	}
 	return pad(left, w)
 }
+
+// approvalBadge: another operator waits for a second pair of eyes. Every
+// screen says so, at the right of the tabs, before anything else there.
+func (m *Model) approvalBadge() string {
+	if n := m.safety.desk.waiting(); n > 0 {
+		return m.c.Styles.Notice.Render(fmt.Sprintf(" ⚑ %d to approve (%s) ", n, keyName(m.c.Keys.Approvals)))
+	}
+	return ""
+}
+
+// headerRight is what the tab bar shows at its right end.
+func (m *Model) headerRight() string { return m.approvalBadge() + m.headerState() }
 
 // headerState is the right end of the tab bar: unread errors, marks, and
 // whether selection is linked.
@@ -643,9 +717,9 @@ func (m *Model) bodyView() string {
 		}
 		return fit(m.panes[m.focus].View(), w, h)
 	}
-	cols := make([][]string, paneCount)
-	for i, p := range m.panes {
-		cols[i] = strings.Split(m.box(paneID(i).String(), paneID(i) == m.focus, p.View(), l.box[i].w, h), "\n")
+	cols := make([][]string, 0, paneCount)
+	for _, id := range []paneID{paneClearance, m.middle, paneCommands} {
+		cols = append(cols, strings.Split(m.box(id.String(), id == m.focus, m.panes[id].View(), l.box[id].w, h), "\n"))
 	}
 	var b strings.Builder
 	for y := 0; y < h; y++ {
@@ -692,9 +766,15 @@ func (m *Model) box(title string, focused bool, content string, w, h int) string
 	return b.String()
 }
 
+// inColumn reports whether the wide layout shows pane p: Telemetry and the
+// Map share a column.
+func (m *Model) inColumn(p paneID) bool {
+	return (p != paneTelemetry && p != paneMap) || p == m.middle
+}
+
 func (m *Model) globalKeys() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.Approvals, k.Palette, k.Notifications, k.Dismiss, k.Link, k.Quit}
+	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.PaneMap, k.Timeline, k.Approvals, k.Palette, k.Notifications, k.Dismiss, k.Link, k.Quit}
 }
 
 func (m *Model) helpLine(w int) string {

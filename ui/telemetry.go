@@ -73,6 +73,7 @@ type Telemetry struct {
 	props      []stream.Property
 	pwin       window
 	focusProps bool
+	unwatch    func() // ends the long history of the selected vehicle (chart.go)
 
 	filter filterInput
 	paused bool
@@ -226,6 +227,7 @@ func (m *Telemetry) loadProps() {
 	}
 	if id != m.selID {
 		m.pwin = window{height: m.pwin.height}
+		m.watchSelected(id)
 	}
 	m.selID = id
 	m.props = nil
@@ -262,6 +264,8 @@ func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Filter):
 		m.focusProps = false
 		return m.filter.focus()
+	case m.focusProps && key.Matches(msg, k.Open):
+		return m.openProperty()
 	case key.Matches(msg, k.Right), key.Matches(msg, k.Open):
 		m.focusProps = true
 	case key.Matches(msg, k.Left):
@@ -549,6 +553,9 @@ func (m *Telemetry) ShortHelp() []key.Binding {
 	pause := k.Pause
 	if m.paused {
 		pause = withHelp(k.Pause, "resume view")
+	}
+	if m.focusProps {
+		return []key.Binding{k.Up, k.Down, withHelp(k.Open, "chart/items"), withHelp(k.Left, "vehicles"), pause, k.Timeline}
 	}
 	return []key.Binding{k.Up, k.Down, withHelp(k.Right, "properties"), pause, k.Filter}
 }
