@@ -139,7 +139,7 @@ type Telemetry struct {
 	CAFile   string // absolute path
 	CertFile string // absolute path
 	KeyFile  string // absolute path
-	ClientID string // "" lets the stream derive a stable one per host and profile
+	ClientID string // "" lets the stream make one per process, with a clean session (see stream.Options)
 
 	QoS           byte          // default 1
 	Pseudonymized Pseudonymized // default auto
