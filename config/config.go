@@ -262,15 +262,64 @@ func CheckAuditDSN(dsn string) error {
 		return nil
 	}
 	// Keyword/value form: host=… user=… dbname=…
-	if !strings.Contains(dsn, "=") {
+	keys, ok := dsnKeywords(dsn)
+	if !ok {
 		return errors.New("want postgres://user@host/db or keyword=value pairs (host=… dbname=…)")
 	}
-	for _, f := range strings.Fields(dsn) {
-		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(strings.TrimSpace(k), "password") {
+	for _, k := range keys {
+		if strings.EqualFold(k, "password") {
 			return refuse
 		}
 	}
 	return nil
+}
+
+// dsnKeywords lists the keywords of a keyword/value DSN, read as libpq (and
+// pgx) read it: white space may stand around "=" ("password = x" sets the
+// password too), and a value may be quoted with '…' and \ escapes. ok is
+// false when dsn is not in that form. Values are never returned: they may
+// be secrets.
+func dsnKeywords(dsn string) (keys []string, ok bool) {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+	i := 0
+	skip := func() {
+		for i < len(dsn) && isSpace(dsn[i]) {
+			i++
+		}
+	}
+	for skip(); i < len(dsn); skip() {
+		start := i
+		for i < len(dsn) && dsn[i] != '=' && !isSpace(dsn[i]) {
+			i++
+		}
+		key := dsn[start:i]
+		skip()
+		if key == "" || i >= len(dsn) || dsn[i] != '=' {
+			return nil, false
+		}
+		i++
+		skip()
+		if i < len(dsn) && dsn[i] == '\'' {
+			for i++; i < len(dsn) && dsn[i] != '\''; i++ {
+				if dsn[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(dsn) {
+				return nil, false // unterminated quote
+			}
+			i++
+		} else {
+			for i < len(dsn) && !isSpace(dsn[i]) {
+				if dsn[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		}
+		keys = append(keys, key)
+	}
+	return keys, len(keys) > 0
 }
 
 // RedactDSN is a DSN fit for a message or a log: a URL without its query

@@ -368,6 +368,11 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
 		{"audit keyword dsn password", "[audit]\ndsn = \"host=db.example user=box password=hunter2\"\n",
 			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
+		// libpq and pgx take white space around "=": this sets the password too.
+		{"audit keyword dsn password with spaces", "[audit]\ndsn = \"host=db.example user=box password = hunter2\"\n",
+			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
+		{"audit keyword dsn quoted password after a tab", "[audit]\ndsn = \"host=db.example\\tPASSWORD\\t= 'hunter2 x'\"\n",
+			[]string{"FILE: audit.dsn: must not contain a password"}, []string{"hunter2"}},
 		{"audit dsn scheme", "[audit]\ndsn = \"mysql://db.example/fleet\"\n",
 			[]string{"FILE: audit.dsn: want a postgres:// or postgresql:// URL"}, nil},
 		{"audit password key", "[audit]\npassword = \"hunter2\"\n",
@@ -428,6 +433,36 @@ func TestAuditPostgresSection(t *testing.T) {
 	}
 	if got := RedactDSN("host=h port=5 user=u password=pw dbname=d"); got != "postgres(host=h port=5 user=u dbname=d)" {
 		t.Errorf("redacted keywords: %s", got)
+	}
+}
+
+// The keyword form is read as libpq reads it, so that no spelling of the
+// password gets past the check, and a DSN that is not in that form is
+// refused without being repeated.
+func TestCheckAuditDSNKeywordForm(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"host=h user=u dbname=d":                   "",
+		"host = h  user= u\tdbname =d":             "",
+		`host=h application_name='a b\' c' user=u`: "",
+		`host=h options='-c password=x'`:           "", // inside a quoted value: not a keyword
+		"host=h password=pw":                       "must not contain a password",
+		"host=h password = pw":                     "must not contain a password",
+		"host=h\npassword\n=\npw":                  "must not contain a password",
+		"host=h Password='p w'":                    "must not contain a password",
+		"host=h password":                          "want postgres://user@host/db or keyword=value pairs",
+		"host=h password='pw":                      "want postgres://user@host/db or keyword=value pairs",
+		"=pw":                                      "want postgres://user@host/db or keyword=value pairs",
+		"just words":                               "want postgres://user@host/db or keyword=value pairs",
+	} {
+		err := CheckAuditDSN(dsn)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q refused: %v", dsn, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: %v, want %q", dsn, err, want)
+		case err != nil && strings.Contains(err.Error(), "pw"):
+			t.Errorf("%q: the error repeats the password: %v", dsn, err)
+		}
 	}
 }
 
