@@ -318,17 +318,20 @@ func TestPostgresPasswordFromFileNeverFromDSN(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := t.Context()
 	const pw = "s3cret-Pa55"
-	if err := pgtest.Exec(ctx, dsn, "CREATE ROLE box LOGIN PASSWORD '"+pw+"'", "GRANT ALL ON SCHEMA public TO box"); err != nil {
-		t.Fatal(err)
-	}
 	db := dsn[strings.Index(dsn, "dbname=")+len("dbname="):]
 	db = strings.Fields(db)[0]
-	tcp := "postgres://box@" + pgtest.TCP() + "/" + db + "?sslmode=disable"
+	// Roles belong to the whole server, which every test of the process
+	// shares (and -count=N runs this test again on it): one of its own.
+	role := "box_" + db
+	if err := pgtest.Exec(ctx, dsn, "CREATE ROLE "+role+" LOGIN PASSWORD '"+pw+"'", "GRANT ALL ON SCHEMA public TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	tcp := "postgres://" + role + "@" + pgtest.TCP() + "/" + db + "?sslmode=disable"
 
 	for _, bad := range []string{
-		"postgres://box:" + pw + "@" + pgtest.TCP() + "/" + db,
+		"postgres://" + role + ":" + pw + "@" + pgtest.TCP() + "/" + db,
 		tcp + "&password=" + pw,
-		"host=127.0.0.1 user=box password=" + pw,
+		"host=127.0.0.1 user=" + role + " password=" + pw,
 	} {
 		_, err := OpenPostgres(ctx, bad, "")
 		if err == nil || !strings.Contains(err.Error(), "must not contain a password") || strings.Contains(err.Error(), pw) {
