@@ -332,6 +332,7 @@ func TestPostgresPasswordFromFileNeverFromDSN(t *testing.T) {
 		"postgres://" + role + ":" + pw + "@" + pgtest.TCP() + "/" + db,
 		tcp + "&password=" + pw,
 		"host=127.0.0.1 user=" + role + " password=" + pw,
+		"host=127.0.0.1 user=" + role + " password = " + pw,
 	} {
 		_, err := OpenPostgres(ctx, bad, "")
 		if err == nil || !strings.Contains(err.Error(), "must not contain a password") || strings.Contains(err.Error(), pw) {
