@@ -234,14 +234,23 @@ func DefaultAuditKeyPath() string {
 }
 
 // CheckAuditDSN refuses a PostgreSQL DSN that carries a password (URL user
-// info or a password parameter): the password belongs in a 0600 file or
-// $PGPASSWORD, never in config.toml or on a command line. The error never
-// repeats the DSN.
+// info or a password parameter) or the passphrase of the client key
+// (sslpassword): the password belongs in a 0600 file or $PGPASSWORD, the
+// passphrase in $PGSSLPASSWORD, never in config.toml or on a command line.
+// A DSN it accepts holds no secret. The error never repeats the DSN.
 func CheckAuditDSN(dsn string) error {
 	if strings.TrimSpace(dsn) == "" {
 		return errors.New("empty: want postgres://user@host/db")
 	}
-	refuse := errors.New("must not contain a password: put it in audit.password_file (0600) or $PGPASSWORD")
+	refuseKey := func(k string) error {
+		switch {
+		case strings.EqualFold(k, "password"):
+			return errors.New("must not contain a password: put it in audit.password_file (0600) or $PGPASSWORD")
+		case strings.EqualFold(k, "sslpassword"):
+			return errors.New("must not contain sslpassword (the client key's passphrase): put it in $PGSSLPASSWORD")
+		}
+		return nil
+	}
 	if strings.Contains(dsn, "://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
@@ -252,11 +261,11 @@ func CheckAuditDSN(dsn string) error {
 			return errors.New("want a postgres:// or postgresql:// URL")
 		}
 		if _, ok := u.User.Password(); ok {
-			return refuse
+			return refuseKey("password")
 		}
 		for k := range u.Query() {
-			if strings.EqualFold(k, "password") {
-				return refuse
+			if err := refuseKey(k); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -267,8 +276,8 @@ func CheckAuditDSN(dsn string) error {
 		return errors.New("want postgres://user@host/db or keyword=value pairs (host=… dbname=…)")
 	}
 	for _, k := range keys {
-		if strings.EqualFold(k, "password") {
-			return refuse
+		if err := refuseKey(k); err != nil {
+			return err
 		}
 	}
 	return nil
