@@ -397,8 +397,11 @@ DSN on every ops box.`,
 			if !after.OK || after.Head != before.Head || after.Entries != before.Entries {
 				return fmt.Errorf("audit migrate: the copy in %s does not verify (%s): keep using %s", dst.Name(), after.Reason, ac.Path)
 			}
+			// The DSN as given (CheckAuditDSN let no secret into it), not
+			// dst.Name(): a name for messages, which drops sslmode and the
+			// like and is no DSN at all in the keyword form.
 			fmt.Fprintf(app.Stdout, "copied %d entries from %s to %s; chain verified before and after, head %d %s\nnow set [audit] dsn = %q on every ops box\n",
-				n, ac.Path, dst.Name(), after.Head.Seq, after.Head.Hash, dst.Name())
+				n, ac.Path, dst.Name(), after.Head.Seq, after.Head.Hash, to)
 			return nil
 		},
 	}

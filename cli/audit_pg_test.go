@@ -95,6 +95,11 @@ func TestAuditMigrateToPostgres(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "copied 3 entries") || !strings.Contains(r.stdout, "verified before and after") {
 		t.Fatalf("migrate: %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	// What it tells the operator to configure is the DSN itself, sslmode
+	// and all, not the redacted name it shows the journal by.
+	if want := fmt.Sprintf("now set [audit] dsn = %q on every ops box", dsn); !strings.Contains(r.stdout, want) {
+		t.Errorf("migrate's advice:\n%s\nwant %s", r.stdout, want)
+	}
 	r = runAudit(t, "audit", "migrate", "--to", dsn)
 	if r.code != ExitFailure {
 		t.Fatalf("second migrate: %d", r.code)
