@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
 // The backend serves its decoded stream on the socket it is given, from
 // Build (a socket already served is an error at start) until Run ends.
 func TestStreamSocket(t *testing.T) {
+	// Run's work (the stream, the socket and its clients) must end with
+	// its context.
+	leaktest.Check(t)
 	var rec strings.Builder
 	for i := range 4 {
 		fmt.Fprintf(&rec, `{"t":"2024-05-01T10:00:00.%dZ","topic":"live/level13/APP/WBA12345678901234/diagnostics/get/odometer","payload":{"message_id":"m%d","data":{"diagnostics":{"odometer":{"data":%d}}}}}`+"\n", 3*i, i, i)

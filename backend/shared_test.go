@@ -11,6 +11,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/internal/pgtest"
 )
 
@@ -96,6 +97,9 @@ func poll(ctx context.Context, bx *box, callers int, ok, bad *atomic.Int32) *syn
 }
 
 func TestBoxesShareOneClearancePoller(t *testing.T) {
+	// Run's work (the stream and its socket, the shared poll's election,
+	// the journal's LISTEN loop) must end with its context.
+	leaktest.Check(t)
 	t.Setenv(config.EnvFleetClientSecret, "secret")
 	dsn := pgtest.DB(t)
 	srv, lists := fakeFleet(t)

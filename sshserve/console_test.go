@@ -19,6 +19,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
@@ -188,6 +189,8 @@ var (
 )
 
 func TestConsoleOverSSH(t *testing.T) {
+	// Sessions, the key watcher and the backend must all end with it.
+	leaktest.Check(t)
 	f := startFleetdeck(t, Options{MaxSessions: 2, ShutdownGrace: 8 * time.Second}, sandbox.Options{TransitionDelay: 100 * time.Millisecond})
 	for _, want := range []string{"line=3", "line=5", "line=6", `unknown role \"root\"`} {
 		if !strings.Contains(f.log.String(), want) {

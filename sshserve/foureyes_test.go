@@ -12,6 +12,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
@@ -26,6 +27,8 @@ var (
 // (and bob's, who may only look); erin approves; only then does alice's
 // console ask the platform for the code, and alice for it.
 func TestFourEyesOverSSH(t *testing.T) {
+	// Sessions, the key watcher and the backend must all end with it.
+	leaktest.Check(t)
 	policy := config.CommandPolicy{Approval: []string{"disable_ignition"}}
 	erinKey := newSigner(t)
 	var j *audit.Journal

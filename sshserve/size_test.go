@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
 
@@ -71,6 +72,8 @@ func widest(s string) int {
 // shutdown notice drawn across the width. Not parallel: it measures the
 // process's heap.
 func TestHugeTerminalSizes(t *testing.T) {
+	// Sessions, the key watcher and the backend must all end with it.
+	leaktest.Check(t)
 	viewer := newSigner(t)
 	p := servePlain(t, Options{}, authLine(viewer, "", "bob"))
 	runtime.GC()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 )
 
@@ -24,6 +25,8 @@ func (tm *terminal) raw() string {
 // session's output, between two frames), and keys that arrive in one write
 // are taken one by one, the rest typed into the field the first opened.
 func TestConsoleToolsOverSSH(t *testing.T) {
+	// Sessions, the key watcher and the backend must all end with it.
+	leaktest.Check(t)
 	f := startFleetdeck(t, Options{MaxSessions: 2}, sandbox.Options{TransitionDelay: 100 * time.Millisecond})
 	alice, _ := f.console(t, "alice", f.operator, "operator")
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -57,9 +58,12 @@ func attach(t *testing.T, ctx context.Context, path string, req AttachRequest, s
 	return a
 }
 
-// serveAttach runs an attach server on a socket in a fresh directory.
+// serveAttach runs an attach server on a socket in a fresh directory. The
+// test must end ctx before it returns: then the server, its clients'
+// goroutines and the test's own clients must all be gone.
 func serveAttach(t *testing.T, ctx context.Context) (*AttachServer, string) {
 	t.Helper()
+	before := runtime.NumGoroutine()
 	path := filepath.Join(t.TempDir(), "run", "telemetry.sock")
 	ln, err := ListenAttach(path)
 	if err != nil {
@@ -75,6 +79,7 @@ func serveAttach(t *testing.T, ctx context.Context) (*AttachServer, string) {
 		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the socket is still there after Serve: %v", err)
 		}
+		checkGoroutines(t, before)
 	})
 	return srv, path
 }
