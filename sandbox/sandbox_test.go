@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 )
 
@@ -396,7 +396,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestCloseRemovesTempDirAndGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := leaktest.Count()
 	sb, err := sandbox.Start(context.Background(), sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -418,11 +418,11 @@ func TestCloseRemovesTempDirAndGoroutines(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("temp dir %s still there: %v", dir, err)
 	}
-	waitGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func TestContextEndsSandbox(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := leaktest.Count()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: dir})
@@ -449,7 +449,7 @@ func TestContextEndsSandbox(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "config.toml")); err != nil {
 		t.Errorf("a given Dir must be kept: %v", err)
 	}
-	waitGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func TestRefusesNonLoopback(t *testing.T) {
@@ -489,20 +489,6 @@ func TestPseudonymizedAndLargeFleet(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no telemetry")
-	}
-}
-
-// waitGoroutines waits for the goroutine count to fall back to before.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("%d goroutines, %d before Start:\n%s", runtime.NumGoroutine(), before, buf[:n])
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

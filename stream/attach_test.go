@@ -7,11 +7,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 )
 
 // attached is a client of an attach server, collecting what it gets.
@@ -63,7 +64,7 @@ func attach(t *testing.T, ctx context.Context, path string, req AttachRequest, s
 // goroutines and the test's own clients must all be gone.
 func serveAttach(t *testing.T, ctx context.Context) (*AttachServer, string) {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	before := leaktest.Count()
 	path := filepath.Join(t.TempDir(), "run", "telemetry.sock")
 	ln, err := ListenAttach(path)
 	if err != nil {
@@ -79,7 +80,7 @@ func serveAttach(t *testing.T, ctx context.Context) (*AttachServer, string) {
 		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the socket is still there after Serve: %v", err)
 		}
-		checkGoroutines(t, before)
+		leaktest.Wait(t, before)
 	})
 	return srv, path
 }

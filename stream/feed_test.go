@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 )
 
 // ingest pushes n messages through the worker the way Run does (one signal
@@ -24,7 +26,7 @@ func ingest(p *Pipeline, w *worker, from, n int, pause time.Duration) {
 }
 
 func TestFeedCoalesces(t *testing.T) {
-	before := runtimeGoroutines()
+	before := leaktest.Count()
 	p := NewPipeline(PipelineOptions{})
 	feed := NewFeed(p, 50*time.Millisecond, WithHeartbeat(0))
 	if NewFeed(p, time.Second) != feed {
@@ -77,11 +79,11 @@ func TestFeedCoalesces(t *testing.T) {
 			t.Error("channel not closed after ctx ended")
 		}
 	}
-	checkGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func TestFeedSlowSubscriberDoesNotSlowIngestion(t *testing.T) {
-	before := runtimeGoroutines()
+	before := leaktest.Count()
 	p := NewPipeline(PipelineOptions{})
 	feed := NewFeed(p, 5*time.Millisecond, WithHeartbeat(0))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -123,11 +125,11 @@ func TestFeedSlowSubscriberDoesNotSlowIngestion(t *testing.T) {
 	if len(fastSeen) != 5000 {
 		t.Errorf("fast subscriber saw %d vehicles", len(fastSeen))
 	}
-	checkGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func TestFeedStateAndHeartbeat(t *testing.T) {
-	before := runtimeGoroutines()
+	before := leaktest.Count()
 	p := NewPipeline(PipelineOptions{})
 	feed := NewFeed(p, 10*time.Millisecond, WithHeartbeat(50*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -167,7 +169,7 @@ loop:
 	}
 	for range ch2 {
 	}
-	checkGoroutines(t, before)
+	leaktest.Wait(t, before)
 	if ch3 := feed.Subscribe(ctx); len(ch3) != 0 {
 		if _, ok := <-ch3; ok {
 			t.Error("subscribing with an ended ctx must give a closed channel")

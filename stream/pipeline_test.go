@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 )
 
 type recLine struct {
@@ -51,7 +53,7 @@ func sampleRecording(start time.Time, step time.Duration) []recLine {
 }
 
 func TestReplayAndRecordRoundTrip(t *testing.T) {
-	before := runtimeGoroutines()
+	before := leaktest.Count()
 	src := writeRecording(t, sampleRecording(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), time.Second))
 	rec := filepath.Join(t.TempDir(), "again.ndjson")
 	var lines []string
@@ -105,7 +107,7 @@ func TestReplayAndRecordRoundTrip(t *testing.T) {
 	if n := bytes.Count(data, []byte("\n")); n != 5 {
 		t.Errorf("recording has %d lines:\n%s", n, data)
 	}
-	checkGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func TestReplayPace(t *testing.T) {

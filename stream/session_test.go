@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 	"github.com/fleetdeck/fleetdeck/termsafe"
 )
 
@@ -70,7 +71,7 @@ func TestSessionMosquitto(t *testing.T) {
 // malformed, oversized and hostile messages, then a broker restart
 // mid-stream.
 func testSession(t *testing.T, pki *testPKI, b testBroker) {
-	before := runtimeGoroutines()
+	before := leaktest.Count()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var states stateLog
@@ -210,7 +211,7 @@ func testSession(t *testing.T, pki *testPKI, b testBroker) {
 		t.Errorf("state after Run %v", p.State())
 	}
 	b.Stop(t)
-	checkGoroutines(t, before)
+	leaktest.Wait(t, before)
 }
 
 func containsInOrder(ps []Phase, want ...Phase) bool {

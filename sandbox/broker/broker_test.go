@@ -18,7 +18,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/fleetdeck/fleetdeck/internal/leaktest"
 )
 
 func startBroker(t *testing.T, log *slog.Logger) *Broker {
@@ -465,7 +466,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := leaktest.Count()
 	func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -486,13 +487,5 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		c.Disconnect(50)
 		b.Close()
 	}()
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:n])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	leaktest.Wait(t, before)
 }
