@@ -19,7 +19,7 @@ const module = "github.com/fleetdeck/fleetdeck"
 var leafHelpers = []string{"vin", "termsafe", "theme", "braille", "worldmap"}
 
 // testHelpers are for tests only: no program imports them.
-var testHelpers = []string{"internal/pgtest", "internal/bridgetest", "internal/leaktest"}
+var testHelpers = []string{"internal/pgtest", "internal/bridgetest", "internal/leaktest", "internal/testlog"}
 
 // design.md §2: dependencies point one way, main/cli → (sshserve, backend)
 // → ui → (audit, clients/*, stream, keymap) → config → leaf helpers;

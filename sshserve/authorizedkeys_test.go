@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
 
 func TestParseAuthorizedKeys(t *testing.T) {
@@ -133,8 +135,8 @@ func TestAuthorizedKeysFileSafety(t *testing.T) {
 		t.Error("a missing file at start is not an error")
 	}
 
-	log := &logBuffer{}
-	keys, err := LoadAuthorizedKeys(path, log.logger())
+	log := &testlog.Buffer{}
+	keys, err := LoadAuthorizedKeys(path, log.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}

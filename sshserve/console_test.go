@@ -20,6 +20,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/internal/leaktest"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 	"github.com/fleetdeck/fleetdeck/sandbox"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
@@ -58,7 +59,7 @@ type fleetdeck struct {
 	up       *upstream
 	cmds     *countingCommands
 	sessions *countingFleet
-	log      *logBuffer
+	log      *testlog.Buffer
 	keysPath string
 	backend  *backend.Backend
 	operator gossh.Signer
@@ -117,8 +118,8 @@ func startFleetdeckWith(t *testing.T, o Options, sandboxOpts sandbox.Options, se
 	cfg.Fleet.BaseURL = proxy.URL + sandbox.PrefixFleet
 	cfg.Fleet.PollInterval = testPoll
 
-	log := &logBuffer{}
-	b, err := backend.Build(cfg, backend.Options{Logger: log.logger()})
+	log := &testlog.Buffer{}
+	b, err := backend.Build(cfg, backend.Options{Logger: log.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func startFleetdeckWith(t *testing.T, o Options, sandboxOpts sandbox.Options, se
 	// As the cli builds it (the backend knows nothing of the console).
 	o.UI = ui.Options{
 		Profile: backend.ProfileLabel(cfg), Sandbox: cfg.Sandbox, Keys: cfg.Keys,
-		Logger: log.logger(), PollInterval: testPoll,
+		Logger: log.Logger(), PollInterval: testPoll,
 		Fleet: f.sessions, Commands: f.cmds, Telemetry: ui.PipelineSource(b.Pipeline, b.Feed),
 	}
 	if b.Platform != nil {
@@ -160,12 +161,12 @@ func startFleetdeckWith(t *testing.T, o Options, sandboxOpts sandbox.Options, se
 		authLine(newSigner(t), `command="/usr/bin/true"`, "carol@ops"),
 		authLine(newSigner(t), `environment="FLEETDECK_ROLE=root"`, "dave@ops"),
 	}, extra...)...)
-	keys, err := LoadAuthorizedKeys(keysPath, log.logger())
+	keys, err := LoadAuthorizedKeys(keysPath, log.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.AuthorizedKeys = keys
-	o.Logger = log.logger()
+	o.Logger = log.Logger()
 	f.running = serve(t, o)
 	return f
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
 
@@ -50,19 +51,19 @@ func (nopCommands) Status(context.Context, string) (commands.Command, error) {
 type plain struct {
 	*running
 	keysPath string
-	log      *logBuffer
+	log      *testlog.Buffer
 }
 
 func servePlain(t *testing.T, o Options, lines ...string) *plain {
 	t.Helper()
-	p := &plain{log: &logBuffer{}, keysPath: filepath.Join(t.TempDir(), "authorized_keys")}
+	p := &plain{log: &testlog.Buffer{}, keysPath: filepath.Join(t.TempDir(), "authorized_keys")}
 	writeKeys(t, p.keysPath, lines...)
-	keys, err := LoadAuthorizedKeys(p.keysPath, p.log.logger())
+	keys, err := LoadAuthorizedKeys(p.keysPath, p.log.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.AuthorizedKeys = keys
-	o.Logger = p.log.logger()
+	o.Logger = p.log.Logger()
 	p.running = serve(t, o)
 	return p
 }

@@ -1,33 +1,15 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
-
-// syncBuffer is a log sink several goroutines write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // A VIN with an invisible character after it looks exactly like the VIN:
 // kept, it would be a second, identical-looking row. It is dropped as
@@ -37,7 +19,7 @@ func TestInvisibleVehicleIDIsDroppedAndLogged(t *testing.T) {
 	b := startMochi(t, pki)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	p := NewPipeline(PipelineOptions{
 		MQTT: Options{
 			Broker: b.URL(), CAFile: pki.CA, CertFile: pki.ClientCert, KeyFile: pki.ClientKey,
@@ -87,7 +69,7 @@ func TestInvisibleVehicleIDIsDroppedAndLogged(t *testing.T) {
 func TestReplayedInvisibleVehicleIDIsDropped(t *testing.T) {
 	const vin = "WBA12345678901234"
 	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	p := NewPipeline(PipelineOptions{
 		Replay: writeRecording(t, []recLine{
 			{T: at, Topic: topicFor(vin, "diagnostics", "odometer"), Payload: payloadFor("a", vin, "diagnostics", "odometer", `1`, "2024-05-01T10:33:10Z")},

@@ -27,6 +27,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/fleetdeck/fleetdeck/internal/leaktest"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
 
 func startBroker(t *testing.T, log *slog.Logger) *Broker {
@@ -409,12 +410,12 @@ func TestNothingReachesStdout(t *testing.T) {
 		_, _ = io.Copy(&captured, r)
 	}()
 
-	var logs syncBuffer
+	var logs testlog.Buffer
 	func() {
 		defer func() { os.Stdout = orig }()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		b, err := Start(ctx, Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		b, err := Start(ctx, Options{Dir: t.TempDir(), Logger: logs.Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,23 +447,6 @@ func TestNothingReachesStdout(t *testing.T) {
 			t.Errorf("logger did not receive %q; got:\n%s", want, logs.String())
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 func TestCloseLeavesNoGoroutines(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 	"github.com/fleetdeck/fleetdeck/sandbox/internal/simclock"
 )
 
@@ -607,8 +607,8 @@ func TestCloseEndsPendingCommands(t *testing.T) {
 }
 
 func TestLogsCarryNoSecrets(t *testing.T) {
-	var buf syncBuffer
-	e := newEnv(t, Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	var buf testlog.Buffer
+	e := newEnv(t, Options{Logger: buf.Logger()})
 	sig := testSign(testSecret, testVIN, "disable_ignition")
 	_, first := e.send(testVIN, "disable_ignition", "")
 	c := first["code"].(string)
@@ -625,23 +625,6 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			t.Errorf("the log contains the %s", name)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestFixedCodeForDemos(t *testing.T) {
