@@ -154,6 +154,20 @@ func (b *Backend) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// Clearance is what a console reads the clearance list from and changes it
+// through: with a PostgreSQL journal the Lister, which reads the list the
+// box that polls for all stored; else the fleet client itself. nil when
+// the fleet is not configured.
+func (b *Backend) Clearance() audit.FleetMutator {
+	switch {
+	case b.Fleet == nil:
+		return nil
+	case b.Shared != nil:
+		return b.Lister
+	}
+	return b.Fleet
+}
+
 // Close releases what Build took that Run did not (the stream socket, when
 // Run never ran).
 func (b *Backend) Close() {

@@ -73,12 +73,7 @@ func consoleOptions(cfg *config.Config, b *backend.Backend, log *slog.Logger) ui
 	}
 	// Only set what exists: a nil *Client would be a non-nil interface.
 	if b.Fleet != nil {
-		o.Fleet = b.Fleet
-		if b.Shared != nil {
-			// On a PostgreSQL journal the list comes from the box that
-			// polls for all.
-			o.Fleet = b.Lister
-		}
+		o.Fleet = b.Clearance()
 		o.PollInterval = cfg.Fleet.PollInterval
 	}
 	if b.Commands != nil {
@@ -121,13 +116,7 @@ func runConsole(cmd *cobra.Command, app *App) error {
 	opts := consoleOptions(cfg, b, app.Logger())
 	actor := audit.LocalActor()
 	if b.Fleet != nil {
-		// With a PostgreSQL journal the list comes from the box that polls
-		// for all.
-		inner := audit.FleetMutator(b.Fleet)
-		if b.Shared != nil {
-			inner = b.Lister
-		}
-		opts.Fleet = audit.Fleet(inner, j, actor)
+		opts.Fleet = audit.Fleet(b.Clearance(), j, actor)
 	}
 	if b.Commands != nil {
 		opts.Commands = audit.Commands(b.Commands, j, actor).WithPolicy(opts.Policy)
