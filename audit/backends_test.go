@@ -372,6 +372,23 @@ func TestPostgresPasswordFromFileNeverFromDSN(t *testing.T) {
 	j2.Close()
 }
 
+// A password in the DSN, however it is spelt, is refused before the driver
+// reads the DSN: pgx quotes a DSN it cannot parse in its error, and blanks
+// only "password=x" in it, not "password = x".
+func TestPostgresDSNPasswordNeverInAnError(t *testing.T) {
+	const pw = "hunter2"
+	for _, dsn := range []string{
+		"host=db.example password = " + pw + " port=notanumber",
+		"host=db.example password\t=" + pw + " port=notanumber",
+		"host=db.example password='" + pw + "' port=notanumber",
+	} {
+		_, err := OpenPostgres(t.Context(), dsn, "")
+		if err == nil || strings.Contains(err.Error(), pw) || !strings.Contains(err.Error(), "must not contain a password") {
+			t.Errorf("%q: %v", dsn, err)
+		}
+	}
+}
+
 // Signatures are checked in parallel batches; the report still names the
 // first entry that fails, whichever batch finished first.
 func TestVerifyNamesTheFirstBadSignature(t *testing.T) {
