@@ -116,18 +116,10 @@ func (m *Commands) Init() tea.Cmd {
 	return tea.Batch(m.journal.load(), m.journal.watch())
 }
 
-// loadJournal has the journal look again (after a command's answer, which
-// the journal has just recorded).
-func (m *Commands) loadJournal() tea.Cmd {
-	if m.journal == nil {
-		return nil
-	}
-	return m.journal.load()
-}
-
-// journalWritten is loadJournal after this console wrote to the journal:
-// the root looks again too (a command that ended may have immobilised a
-// vehicle or freed one).
+// journalWritten has the journal look again after this console wrote to
+// it (a command's answer, which the journal has just recorded); the root
+// looks again too (a command that ended may have immobilised a vehicle or
+// freed one).
 func (m *Commands) journalWritten() tea.Cmd {
 	if m.journal == nil {
 		return nil

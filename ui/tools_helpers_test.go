@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -92,16 +91,6 @@ func rowWith(view, s string) string {
 		}
 	}
 	return ""
-}
-
-// selectedRow is the line of the list marked ▸ in view (the first such).
-func selectedRow(t *testing.T, view string) string {
-	t.Helper()
-	r := rowWith(view, "▸")
-	if r == "" {
-		t.Fatalf("no selected row:\n%s", view)
-	}
-	return r
 }
 
 func mouseClick(x, y int) tea.MouseMsg {
