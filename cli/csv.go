@@ -5,19 +5,16 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/fleetdeck/fleetdeck/audit"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
-	"github.com/fleetdeck/fleetdeck/termsafe"
+	"github.com/fleetdeck/fleetdeck/csvsafe"
 )
 
 // writeCSV is the --csv output of every command: RFC 4180 (encoding/csv,
-// quoted where needed, \n line ends), a header row, then the rows. Each cell
-// is made terminal-safe (the file is as likely to be cat'ed as opened), and
-// a cell that a spreadsheet would read as a formula (it starts with = + - @
-// or a tab or carriage return) gets a leading ', as OWASP advises, so that a
-// value from a server or a hand-edited journal cannot run in one.
+// quoted where needed, \n line ends), a header row, then the rows, each
+// cell through csvsafe.Cell (terminal-safe, formulas defused), as the
+// console's export writes them.
 func writeCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
@@ -29,7 +26,7 @@ func writeCSV(w io.Writer, header []string, rows [][]string) error {
 			return fmt.Errorf("write CSV: a row of %d cells under %d columns", len(r), len(header))
 		}
 		for i, c := range r {
-			cell[i] = csvCell(c)
+			cell[i] = csvsafe.Cell(c)
 		}
 		if err := cw.Write(cell); err != nil {
 			return fmt.Errorf("write CSV: %w", err)
@@ -42,32 +39,12 @@ func writeCSV(w io.Writer, header []string, rows [][]string) error {
 	return nil
 }
 
-func csvCell(s string) string {
-	s = termsafe.String(s)
-	if s != "" {
-		switch s[0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			return "'" + s
-		}
-	}
-	return s
-}
-
-// csvTime is a time in a CSV cell: RFC 3339 in UTC, "" when unknown, so a
-// spreadsheet or a script reads the same instant whatever the zone.
-func csvTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // writeVehiclesCSV is `vehicles list --csv`: the table's columns, tags as
 // key=value pairs joined by ';'.
 func writeVehiclesCSV(w io.Writer, vs []fleet.Vehicle) error {
 	rows := make([][]string, 0, len(vs))
 	for _, v := range vs {
-		rows = append(rows, []string{v.VIN, v.Brand, string(v.Status), csvTime(v.LastChange()), fleet.TagText(v.Tags, ";")})
+		rows = append(rows, []string{v.VIN, v.Brand, string(v.Status), csvsafe.Time(v.LastChange()), fleet.TagText(v.Tags, ";")})
 	}
 	return writeCSV(w, []string{"vin", "brand", "status", "last_change", "tags"}, rows)
 }
@@ -78,7 +55,7 @@ func writeAuditCSV(w io.Writer, recs []audit.Record) error {
 	rows := make([][]string, 0, len(recs))
 	for _, r := range recs {
 		rows = append(rows, []string{
-			strconv.FormatInt(r.Seq, 10), csvTime(r.At), r.Actor.Kind, r.Actor.User, r.Actor.KeyFingerprint, r.Actor.Role,
+			strconv.FormatInt(r.Seq, 10), csvsafe.Time(r.At), r.Actor.Kind, r.Actor.User, r.Actor.KeyFingerprint, r.Actor.Role,
 			string(r.Action), r.VIN, r.Command, r.AcceptedID(), r.Result(), strconv.FormatBool(r.Known()),
 		})
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/fleetdeck/fleetdeck/csvsafe"
 )
 
 // Export writes the rows the focused view shows (its filter applied) to a
@@ -138,21 +140,14 @@ func writeCSV(w io.Writer, t table) error {
 	return cw.Error()
 }
 
-// csvCell renders a cell. Text that a spreadsheet would take for a formula
-// (it starts with = + - @ or a tab) is quoted with a leading apostrophe:
-// the values come from the network.
+// csvCell renders a cell. Text comes from the network: it goes through
+// csvsafe.Cell (terminal-safe, formulas defused), as the CLI's --csv does.
 func csvCell(v any) string {
 	switch x := v.(type) {
 	case string:
-		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
-			return "'" + x
-		}
-		return x
+		return csvsafe.Cell(x)
 	case time.Time:
-		if x.IsZero() {
-			return ""
-		}
-		return x.UTC().Format(time.RFC3339)
+		return csvsafe.Time(x)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case int:
@@ -178,7 +173,7 @@ func writeNDJSON(w io.Writer, t table) error {
 			if tm, ok := v.(time.Time); ok {
 				v = nil
 				if !tm.IsZero() {
-					v = tm.UTC().Format(time.RFC3339)
+					v = csvsafe.Time(tm)
 				}
 			}
 			obj[c] = v

@@ -120,11 +120,18 @@ func TestExportOverSSH(t *testing.T) {
 	mustContain(t, notesText(mv), "✗ export: a viewer's session writes no files on the ops box")
 }
 
+// Text cells are defused and made terminal-safe, as the CLI's --csv makes
+// them (a tab is a space by then, which starts no formula); numbers stay
+// numbers.
 func TestCSVCellDefusesFormulas(t *testing.T) {
-	for in, want := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@SUM": "'@SUM", "\tx": "'\tx", "ok": "ok", "": ""} {
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@SUM": "'@SUM", "\tx": " x",
+		"\x1b[0m=1": "'=1", "a\x1b[2Jb": "ab", "ok": "ok", "": ""} {
 		if got := csvCell(in); got != want {
 			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if got := csvCell(-2.5); got != "-2.5" {
+		t.Errorf("csvCell(-2.5) = %q: a number is not a formula", got)
 	}
 }
 
