@@ -690,7 +690,8 @@ func distance(km float64) string {
 func (m *Map) selectedLine(sel int) string {
 	st := m.c.Styles
 	if m.selID == "" {
-		return st.Dim.Render(truncate("enter: select the vehicle nearest the + in every view · t: its timeline", m.w))
+		k := m.c.Keys
+		return st.Dim.Render(truncate(keyName(k.Open)+": select the vehicle nearest the + in every view · "+keyName(k.Timeline)+": its timeline", m.w))
 	}
 	id := termsafe.String(m.selID)
 	if sel < 0 {

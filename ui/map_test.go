@@ -246,6 +246,17 @@ func TestMapWithoutPositions(t *testing.T) {
 	}
 }
 
+// The hint under an empty map names the keys as the keymap binds them.
+func TestMapHintFollowsTheKeymap(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	e.opts.Telemetry = &storeSource{s: stream.NewStore(stream.StoreOptions{}), ch: make(chan stream.Batch)}
+	e.opts.Keys = map[string][]string{"open": {"o"}, "timeline": {"T"}}
+	m := started(t, e, 80, 24)
+	drive(t, m, keyMsg("4"))
+	mustContain(t, m.View(), "o: select the vehicle nearest the + in every view · T: its timeline")
+}
+
 // The wide layout shows the Map in Telemetry's column while it has focus.
 func TestWideMapSharesTelemetrysColumn(t *testing.T) {
 	t.Parallel()
