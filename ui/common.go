@@ -53,10 +53,6 @@ type Common struct {
 	exportDir string
 }
 
-// Immobilised answers whether a vehicle is immobilised, for any view that
-// marks them (never nil once the console is built).
-func (c *Common) Immobilised() Immobilised { return c.immob }
-
 func (c *Common) zone() *time.Location {
 	if c.Zone == nil {
 		return time.Local

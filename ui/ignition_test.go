@@ -558,7 +558,7 @@ func TestImmobilisedReminder(t *testing.T) {
 	reload(t, m)
 	mustNotContain(t, m.View(), "immobilised", "⊘1FTFW1ET5DFC10312")
 	// The Map view (issue 14) asks through Common.
-	if _, ok := m.c.Immobilised().Immobilised("1FTFW1ET5DFC10312"); ok {
+	if _, ok := m.c.immob.get("1FTFW1ET5DFC10312"); ok {
 		t.Fatal("still immobilised")
 	}
 }

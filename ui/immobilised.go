@@ -12,15 +12,6 @@ import (
 	"github.com/fleetdeck/fleetdeck/audit"
 )
 
-// Immobilised answers whether a vehicle is immobilised: a disable_ignition
-// succeeded on it and no enable_ignition has succeeded since. The console
-// marks such vehicles in every view; a view of its own (the Map) asks here
-// too, through Common.
-type Immobilised interface {
-	// Immobilised reports since when vin has been immobilised.
-	Immobilised(vin string) (since time.Time, ok bool)
-}
-
 // ImmobilisedSource lists the immobilised vehicles from the journal, so
 // the list survives restarts and is the same on every box that shares the
 // journal; *audit.Journal has it.
@@ -36,17 +27,13 @@ type immobilisation struct {
 }
 
 // immobilisedSet is the console's copy of the journal's immobilised
-// vehicles. The root refreshes it (at start, when the journal changes,
-// when a command ends); every pane reads it while drawing.
+// vehicles: those a disable_ignition succeeded on and no enable_ignition
+// has succeeded on since. The root refreshes it (at start, when the journal
+// changes, when a command ends); every pane reads it (Common.immob) to mark
+// them.
 type immobilisedSet struct {
 	byVIN map[string]immobilisation
 	err   string
-}
-
-// Immobilised implements Immobilised.
-func (s *immobilisedSet) Immobilised(vin string) (time.Time, bool) {
-	im, ok := s.get(vin)
-	return im.since, ok
 }
 
 func (s *immobilisedSet) get(vin string) (immobilisation, bool) {

@@ -213,9 +213,6 @@ func (m *Map) reload() {
 func (m *Map) setTotal(n int) { m.total = n }
 
 func (m *Map) classify() {
-	// What the feed cannot say: immobilised by a disable_ignition that no
-	// enable_ignition has undone (the journal's list, kept by the root).
-	immob := m.c.Immobilised()
 	m.items = m.items[:0]
 	for i := range m.buf {
 		p := &m.buf[i]
@@ -225,7 +222,10 @@ func (m *Map) classify() {
 			it.hx, it.hy = math.Sin(rad), -math.Cos(rad)
 		}
 		switch {
-		case immob != nil && !p.Pseudonym && immobilised(immob, p.ID):
+		// What the feed cannot say: immobilised by a disable_ignition that
+		// no enable_ignition has undone (the journal's list, kept by the
+		// root).
+		case !p.Pseudonym && m.immobilised(p.ID):
 			it.state = mapImmobilised
 		case m.approvedKnown && !p.Pseudonym && !m.approved[p.ID]:
 			it.state = mapNoClearance
@@ -241,8 +241,8 @@ func (m *Map) classify() {
 	m.without = max(m.total-len(m.items), 0)
 }
 
-func immobilised(im Immobilised, vin string) bool {
-	_, ok := im.Immobilised(vin)
+func (m *Map) immobilised(vin string) bool {
+	_, ok := m.c.immob.get(vin)
 	return ok
 }
 
