@@ -167,7 +167,7 @@ func (f vehicleFacts) shown(now time.Time) string {
 		v    liveValue
 	}{{"speed", f.speed}, {"ignition", f.ignition}, {"location", f.location}} {
 		text, _ := it.v.describe(f, it.name, now)
-		if it.v.known && it.v.failure == "" && !it.v.at.IsZero() && now.Sub(it.v.at) <= liveFor {
+		if it.v.fresh(now) {
 			text = it.v.text + " (" + shortDuration(now.Sub(it.v.at)) + " old)"
 		}
 		parts = append(parts, it.name+" "+text)
