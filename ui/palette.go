@@ -68,6 +68,10 @@ type palette struct {
 	list    []paletteItem
 	cur     int
 	problem string
+	// preview says what enter would do now ("" : nothing yet). It is
+	// worked out in Update: resolving reads a verb's items, which fills
+	// the cache.
+	preview string
 	w, h    int
 }
 
@@ -114,9 +118,11 @@ func (p *palette) Update(msg tea.Msg) (overlay, tea.Cmd) {
 		return nil, nil
 	case key.Matches(km, arrowUp):
 		p.cur = clamp(p.cur-1, 0, len(p.list)-1)
+		p.previewNow()
 		return p, nil
 	case key.Matches(km, arrowDown):
 		p.cur = clamp(p.cur+1, 0, len(p.list)-1)
+		p.previewNow()
 		return p, nil
 	case key.Matches(km, k.Complete):
 		p.complete()
@@ -178,8 +184,24 @@ func (p *palette) items(v *paletteVerb) []paletteItem {
 	return it
 }
 
-// refresh recomputes the completions for the word being typed.
+// refresh recomputes the completions for the word being typed, and what
+// enter would do.
 func (p *palette) refresh() {
+	p.listNow()
+	p.previewNow()
+}
+
+// previewNow works out what enter would do with the input and the entry
+// highlighted now.
+func (p *palette) previewNow() {
+	p.preview = ""
+	if v, arg, problem := p.resolve(); problem == "" && v.preview != nil {
+		p.preview = v.preview(arg)
+	}
+}
+
+// listNow recomputes the completions for the word being typed.
+func (p *palette) listNow() {
 	verb, arg, spaced := p.parse()
 	var all []paletteItem
 	pattern := verb
@@ -306,14 +328,12 @@ func (p *palette) View() string {
 		for _, l := range wrapText("✗ "+p.problem, max(p.w, 10), 3) {
 			lines = append(lines, st.Error.Render(l))
 		}
-	default:
-		if v, arg, problem := p.resolve(); problem == "" && v.preview != nil {
-			for _, l := range wrapText("↵ "+v.preview(arg), max(p.w, 10), 2) {
-				lines = append(lines, st.Notice.Render(l))
-			}
-		} else {
-			lines = append(lines, "")
+	case p.preview != "":
+		for _, l := range wrapText("↵ "+p.preview, max(p.w, 10), 2) {
+			lines = append(lines, st.Notice.Render(l))
 		}
+	default:
+		lines = append(lines, "")
 	}
 	lines = append(lines, "")
 	room := max(p.h-len(lines)-1, 1)

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
@@ -162,6 +163,32 @@ func TestConsoleWideModal(t *testing.T) {
 // addresses): enough to see a View that writes to its model.
 func state(v any) string { return fmt.Sprintf("%+v", v) }
 
+// fingerprint is the state of the console, its panes and every open
+// overlay, each one level deep.
+func fingerprint(m *Model) []string {
+	out := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands), state(*m.mapv), state(m.notes)}
+	for _, ov := range append(append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...), m.modals.stack...) {
+		out = append(out, state(ov))
+	}
+	return out
+}
+
+// viewIsPure draws m and fails if that changed anything.
+func viewIsPure(t *testing.T, m *Model, what string) {
+	t.Helper()
+	before := fingerprint(m)
+	_ = m.View()
+	after := fingerprint(m)
+	if len(before) != len(after) {
+		t.Fatalf("%s: View opened or closed an overlay", what)
+	}
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("%s: View changed the model (part %d):\nbefore %s\nafter  %s", what, i, before[i], after[i])
+		}
+	}
+}
+
 // View draws; it changes nothing, on any screen.
 func TestViewChangesNoState(t *testing.T) {
 	t.Parallel()
@@ -170,20 +197,7 @@ func TestViewChangesNoState(t *testing.T) {
 	m := started(t, e, 200, 50)
 	check := func(what string) {
 		t.Helper()
-		before := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
-		for _, ov := range append(append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...), m.modals.stack...) {
-			before = append(before, state(ov))
-		}
-		_ = m.View()
-		after := []string{state(*m), state(*m.clearance), state(*m.telemetry), state(*m.commands)}
-		for _, ov := range append(append(append([]overlay{}, m.clearance.overlays.stack...), m.commands.prompts.stack...), m.modals.stack...) {
-			after = append(after, state(ov))
-		}
-		for i := range before {
-			if before[i] != after[i] {
-				t.Fatalf("%s: View changed the model (part %d):\nbefore %s\nafter  %s", what, i, before[i], after[i])
-			}
-		}
+		viewIsPure(t, m, what)
 	}
 	check("wide start")
 	drive(t, m, keyMsg("enter"), keyMsg("down"), keyMsg("down"))
@@ -202,6 +216,66 @@ func TestViewChangesNoState(t *testing.T) {
 	check("narrow telemetry")
 	drive(t, m, keyMsg("?"))
 	check("help")
+}
+
+// The screens this round added draw without changing anything either: the
+// map, the timeline, a chart, a list's items, the palette as it completes,
+// the notification history, and a bulk action before, while and after it
+// runs (with the code modal of one of its vehicles over it).
+func TestViewChangesNoStateOnEveryTool(t *testing.T) {
+	t.Parallel()
+	for _, sz := range [][2]int{{200, 50}, {80, 24}} {
+		e, src := timelineEnv(t)
+		e.cmds.onSend = func(n int, c sendCall) (commands.SendResult, error) {
+			return commands.SendResult{Confirmation: &commands.Confirmation{VIN: c.vin, Command: c.command, Code: "123456", Message: "Confirme com o código."}}, nil
+		}
+		m := started(t, e, sz[0], sz[1])
+		check := func(what string) {
+			t.Helper()
+			viewIsPure(t, m, fmt.Sprintf("%dx%d %s", sz[0], sz[1], what))
+		}
+		drive(t, m, keyMsg("4"))
+		check("map")
+		drive(t, m, keyMsg("+"), keyMsg("l"), keyMsg("enter"))
+		check("map, panned and selected")
+		drive(t, m, keyMsg("t"))
+		topIs[*timelineView](t, &m.modals)
+		check("timeline")
+		drive(t, m, keyMsg("f"))
+		check("timeline, one kind")
+		drive(t, m, keyMsg("esc"))
+		openSpeedChart(t, m, src.s)
+		topIs[*chartView](t, &m.modals)
+		check("chart")
+		drive(t, m, keyMsg("esc"), keyMsg(":"))
+		check("palette")
+		typeText(t, m, "se")
+		check("palette, a verb half typed")
+		typeText(t, m, "nd lo")
+		check("palette, an argument half typed")
+		drive(t, m, keyMsg("esc"), keyMsg("n"))
+		check("notifications")
+		drive(t, m, keyMsg("down"), keyMsg("esc"), keyMsg("1"))
+		markRows(t, m, "1FTFW1ET5DFC10312", "WDD1234567A123456")
+		drive(t, m, keyMsg("d"))
+		topIs[*bulkAction](t, &m.modals)
+		check("bulk, before")
+		drive(t, m, keyMsg("y"))
+		if b := topIs[*bulkAction](t, &m.modals); !b.finished() {
+			t.Fatal("the bulk revoke should have finished")
+		}
+		check("bulk, finished")
+		drive(t, m, keyMsg("esc"), keyMsg("3"), keyMsg(" "), keyMsg(" "), keyMsg("right"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("down"), keyMsg("enter"), keyMsg("y"))
+		topIs[*sendModal](t, &m.modals)
+		if b, ok := m.modals.stack[0].(*bulkAction); !ok || !b.observing {
+			t.Fatalf("under the code modal: %T, want a bulk send following its rows", m.modals.stack[0])
+		}
+		check("bulk ignition, a code asked")
+	}
+	m := started(t, itemsEnv(), 80, 24)
+	openTroubleCodes(t, m)
+	topIs[*itemsView](t, &m.modals)
+	viewIsPure(t, m, "items")
 }
 
 // A click in the Commands pane lands on the row drawn under it, in either
