@@ -282,6 +282,30 @@ func TestWideMapSharesTelemetrysColumn(t *testing.T) {
 	checkFrame(t, m.View(), 200, 50)
 }
 
+// The Map reads the positions whenever it comes back on screen, however
+// it came back: here a console-wide modal over the wide layout closes on
+// its own (a flow that ended), after the feed moved a vehicle behind it.
+func TestMapReadsTheFeedWhenItReappears(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	src := withMapStore(t, e)
+	m := started(t, e, 200, 50)
+	drive(t, m, keyMsg("4"), keyMsg("1"))
+	mustContain(t, m.View(), "─ Map ")
+	fm := &fakeModal{capturing: true}
+	drive(t, m, openModalMsg{ov: fm})
+	fleetMsg(t, src.s, "WBA12345678901234", "vehicle_location", "coordinates", `{"latitude":59.5,"longitude":24.9}`, testNow)
+	drive(t, m, envelope{pane: paneTelemetry, msg: batchMsg{ok: true, b: stream.Batch{Seq: 1, Changed: []string{"WBA12345678901234"},
+		State: stream.ConnState{Phase: stream.Connected}, At: testNow}}})
+	drive(t, m, closeModalMsg{ov: fm})
+	mustContain(t, m.View(), "─ Map ")
+	for _, it := range m.mapv.items {
+		if it.id == "WBA12345678901234" && it.lat != 59.5 {
+			t.Fatalf("the map shows the BMW at %v, %v: it did not read the feed when it came back", it.lat, it.lon)
+		}
+	}
+}
+
 func TestScaleAndCompass(t *testing.T) {
 	for _, c := range []struct {
 		deg  float64

@@ -164,7 +164,11 @@ type Model struct {
 	panes     [paneCount]component
 	// middle is the pane the wide layout shows in its middle column:
 	// Telemetry, or the Map once it had focus.
-	middle  paneID
+	middle paneID
+	// mapOn: the Map was on screen after the last message; mapRead is the
+	// Telemetry batch it last read the positions at (propagate).
+	mapOn   bool
+	mapRead uint64
 	journal AuditLog
 	// modals are console-wide overlays, drawn over every pane.
 	modals overlays
@@ -283,68 +287,53 @@ func (m *Model) tick() tea.Cmd {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.route(msg)
+	return m, tea.Batch(cmd, m.propagate())
+}
+
+// route hands msg to what it is for.
+func (m *Model) route(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = ClampSize(msg.Width, msg.Height)
 		m.resize()
-		return m, nil
+		return nil
 	case ReadOnlyMsg:
 		m.readOnly(msg)
-		return m, nil
+		return nil
 	case clockMsg:
 		m.status.refresh()
 		m.telemetry.tick(m.c.Now())
 		// The top console-wide overlay counts down with the clock.
-		return m, tea.Batch(m.tick(), m.modals.update(msg))
+		return tea.Batch(m.tick(), m.modals.update(msg))
 	case closeModalMsg:
 		m.modals.remove(msg.ov)
-		return m, m.nudgeBulk()
+		return nil
 	case providerMsg:
 		m.status.provider(msg)
 		if msg.err != nil {
 			m.notes.add(notifyMsg{level: levelError, text: errorText(msg.err)})
 		}
-		return m, nil
+		return nil
 	case notifyMsg:
 		m.notes.add(msg)
-		return m, nil
+		return nil
 	case openModalMsg:
-		return m, m.modals.open(msg.ov)
+		return m.modals.open(msg.ov)
 	case tea.KeyMsg:
-		shown := m.mapShown()
-		cmd := m.keyBurst(msg)
-		m.followFocus(shown)
-		return m, cmd
+		return m.keyBurst(msg)
 	case tea.MouseMsg:
-		shown := m.mapShown()
-		cmd := m.mouse(msg)
-		m.followFocus(shown)
-		return m, cmd
+		return m.mouse(msg)
 	case envelope:
-		if msg.pane == paneModal {
-			return m, m.modals.update(msg)
+		switch {
+		case msg.pane == paneModal:
+			return m.modals.update(msg)
+		case msg.pane == paneRoot:
+			return m.rootEnvelope(msg)
+		case msg.pane < paneCount:
+			return m.update(msg.pane, msg)
 		}
-		if msg.pane == paneRoot {
-			return m, m.rootEnvelope(msg)
-		}
-		if msg.pane >= paneCount {
-			return m, nil
-		}
-		cmd := m.update(msg.pane, msg)
-		switch msg.pane {
-		case paneClearance:
-			m.syncApproved()
-		case paneTelemetry:
-			if m.mapShown() {
-				m.mapv.setTotal(len(m.telemetry.vehicles))
-				m.mapv.reload()
-			}
-		}
-		if msg.pane == paneCommands {
-			// A bulk send follows its rows in the Commands pane's flows.
-			cmd = tea.Batch(cmd, m.nudgeBulk())
-		}
-		return m, cmd
+		return nil
 	}
 	// Messages of the widgets inside the panes (huh, spinner, textinput)
 	// carry no envelope: every pane and the top console-wide overlay get
@@ -353,7 +342,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	for i := range m.panes {
 		cmds = append(cmds, m.update(paneID(i), msg))
 	}
-	return m, tea.Batch(cmds...)
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) update(p paneID, msg tea.Msg) tea.Cmd {
@@ -361,8 +350,20 @@ func (m *Model) update(p paneID, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// propagate carries what a message changed in one part of the console
+// into the others, after every message: wherever the change came from (a
+// reply, a key, a click, the palette, a modal that closed), nothing has to
+// remember to pass it on. Each step is a comparison when nothing changed.
+func (m *Model) propagate() tea.Cmd {
+	m.syncApproved()
+	m.syncMap()
+	// A bulk send follows its rows in the Commands pane's flows, which
+	// answer the pane, not the overlay.
+	return m.nudgeBulk()
+}
+
 // syncApproved hands Clearance's approved vehicles to the Commands pane
-// when they changed.
+// and the Map when they changed.
 func (m *Model) syncApproved() {
 	vs, v := m.clearance.Approved()
 	if v != m.approvedV {
@@ -378,21 +379,26 @@ func (m *Model) mapShown() bool {
 	return m.focus == paneMap || m.lay.wide && m.middle == paneMap && !m.modals.active() && !m.showHelp
 }
 
-// followFocus puts the focused one of Telemetry and Map in the wide
-// layout's middle column, and has the Map read the feed when it appears
-// (wasShown: whether it was on screen before the key or click).
-func (m *Model) followFocus(wasShown bool) {
+// syncMap puts the focused one of Telemetry and Map in the wide layout's
+// middle column, and has the Map read the positions when it comes on
+// screen and after each feed batch while it is there.
+func (m *Model) syncMap() {
 	if m.focus == paneTelemetry || m.focus == paneMap {
 		m.middle = m.focus
 	}
-	if !wasShown && m.mapShown() {
-		if m.mapv.SelectedVehicle() == "" {
-			// The map starts on Telemetry's vehicle, linked or not.
-			m.mapv.selID = m.telemetry.selID
-		}
-		m.mapv.setTotal(len(m.telemetry.vehicles))
-		m.mapv.reload()
+	shown := m.mapShown()
+	appeared := shown && !m.mapOn
+	m.mapOn = shown
+	if !appeared && (!shown || m.mapRead == m.telemetry.batches) {
+		return
 	}
+	if appeared && m.mapv.SelectedVehicle() == "" {
+		// The map starts on Telemetry's vehicle, linked or not.
+		m.mapv.selID = m.telemetry.selID
+	}
+	m.mapRead = m.telemetry.batches
+	m.mapv.setTotal(len(m.telemetry.vehicles))
+	m.mapv.reload()
 }
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
