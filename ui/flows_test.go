@@ -452,6 +452,14 @@ func TestHelpToggles(t *testing.T) {
 	mustContain(t, m.View(), "8 vehicles")
 	drive(t, m, keyMsg("2"), keyMsg("?"))
 	mustContain(t, m.View(), "Keys — Telemetry", "pause view")
+
+	// The help screen lists every key a pane acts on: what enter opens on a
+	// property, what copy copies on the map.
+	m = started(t, newEnv(), 200, 50)
+	drive(t, m, keyMsg("2"), keyMsg("?"))
+	mustContain(t, m.View(), "Keys — Telemetry", "chart/items of a property")
+	drive(t, m, keyMsg("x"), keyMsg("4"), keyMsg("?"))
+	mustContain(t, m.View(), "Keys — Map", "copy the vehicle's id")
 }
 
 func TestTabsAndFocus(t *testing.T) {

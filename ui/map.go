@@ -754,6 +754,6 @@ func (m *Map) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{withHelp(k.Up, "pan north"), withHelp(k.Down, "pan south"), withHelp(k.Left, "pan west"), withHelp(k.Right, "pan east")},
 		{k.ZoomIn, k.ZoomOut, k.Fit, k.Centre},
-		{withHelp(k.Open, "select nearest the +"), k.Timeline},
+		{withHelp(k.Open, "select nearest the +"), k.Timeline, withHelp(k.Copy, "copy the vehicle's id")},
 	}
 }

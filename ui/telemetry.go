@@ -564,7 +564,7 @@ func (m *Telemetry) FullHelp() [][]key.Binding {
 	k := m.c.Keys
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{withHelp(k.Right, "properties"), withHelp(k.Left, "vehicles"), k.Back},
+		{withHelp(k.Right, "properties"), withHelp(k.Left, "vehicles"), withHelp(k.Open, "chart/items of a property"), k.Back},
 		{k.Pause, k.Filter, k.Copy, k.Export},
 	}
 }
