@@ -43,8 +43,8 @@ import (
 // SetSize into a layout struct that View and the mouse handler both read
 // (View changes nothing); send its asynchronous results in envelopes with
 // its own paneID (add one before paneCount in common.go); add it to
-// Model.panes in root.go and its width to newRootLayout, and bind a key to
-// it in keymap (like pane_commands).
+// Model.panes in root.go and its width to newRootLayout (layout.go), and
+// bind a key to it in keymap (like pane_commands).
 type overlay interface {
 	Init() tea.Cmd
 	// Update handles a message and returns the overlay that stays open: nil

@@ -138,3 +138,29 @@ func (m *Model) openApprovals() tea.Cmd {
 	l := newApprovalsList(m.c, m.safety.desk, m.safety.immob, cont)
 	return tea.Batch(m.modals.open(l), m.safety.reload(m.c))
 }
+
+// wireSafety builds what four eyes and the immobilised list need: the
+// policy and desk for the send flow, the vehicle lookups every
+// confirmation reads, and the journal watch.
+func (m *Model) wireSafety(o Options) {
+	c := m.c
+	c.lookup = m.clearance.find
+	c.live = m.telemetry.src
+	c.immob = &immobilisedSet{}
+	m.safety.immob = c.immob
+	m.commands.policy = o.Policy
+	if o.Codes != nil {
+		m.commands.codes = o.Codes
+	}
+	if svc := orNil(o.Approvals); svc != nil {
+		m.commands.approvals = svc
+		m.safety.desk = newApprovalDesk(c, svc)
+	}
+	log := orNil(o.Audit)
+	if src, ok := log.(ImmobilisedSource); ok {
+		m.safety.src = src
+	}
+	if log != nil || m.safety.desk != nil {
+		m.safety.watch = newWatch(c, log)
+	}
+}
