@@ -56,3 +56,7 @@ func (m *Model) jump(id string) (found, missing []string) {
 	}
 	return found, missing
 }
+
+// selectedVehicle is the vehicle selected in the focused view: what t
+// opens the timeline of.
+func (m *Model) selectedVehicle() string { return m.selectedIn(m.focus) }
