@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,6 +114,7 @@ func TestGolden(t *testing.T) {
 		// Four eyes and the immobilised reminder, as bob sees alice's request.
 		{"approvals_80x24", 80, 24, safetyEnv, keys("Approval requests", "A")},
 		{"approvals_200x50", 200, 50, safetyEnv, keys("Approval requests", "A")},
+		{"immobilised_80x24", 80, 24, safetyEnv, keys("to approve", "3")},
 		{"immobilised_200x50", 200, 50, safetyEnv, keys("to approve", "3")},
 		{"production_80x24", 80, 24, func() *testEnv {
 			e := newEnv()
@@ -138,6 +141,48 @@ func TestGolden(t *testing.T) {
 			checkFrame(t, view, tc.w, tc.h)
 			teatest.RequireEqualOutput(t, []byte(view))
 		})
+	}
+}
+
+// Goldens of the console-wide tools at both sizes: the palette completing
+// a command, the notification history, and a bulk revoke that has run.
+func TestToolsGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		env  func() *testEnv
+		run  func(t *testing.T, m *Model)
+	}{
+		{"palette", newEnv, func(t *testing.T, m *Model) {
+			drive(t, m, keyMsg(":"))
+			typeText(t, m, "send lo")
+		}},
+		{"notifications", newEnv, func(t *testing.T, m *Model) {
+			drive(t, m, notifyMsg{level: levelError, text: "revoke WBA12345678901234: fleet API (HTTP 409): the vehicle is already in transition; wait until it is revoked before trying again"},
+				notifyMsg{level: levelInfo, text: "lock_door → 1FTFW1ET5DFC10312: Success"},
+				notifyMsg{level: levelError, text: "list vehicles: timed out"},
+				notifyMsg{level: levelError, text: "list vehicles: timed out"},
+				keyMsg("n"), keyMsg("j"))
+		}},
+		{"bulk_revoke", func() *testEnv {
+			e := newEnv()
+			e.fleet.delFail = map[string]error{"WBA12345678901234": errors.New("fleet API (HTTP 409): already in transition")}
+			return e
+		}, func(t *testing.T, m *Model) {
+			markRows(t, m, "1FTFW1ET5DFC10312", "WDD1234567A123456", "YV1AAAAA1BB222222", "WBA12345678901234")
+			drive(t, m, keyMsg("d"), keyMsg("y"))
+		}},
+	}
+	for _, tc := range cases {
+		for _, sz := range [][2]int{{80, 24}, {200, 50}} {
+			t.Run(fmt.Sprintf("%s_%dx%d", tc.name, sz[0], sz[1]), func(t *testing.T) {
+				t.Parallel()
+				m := started(t, tc.env(), sz[0], sz[1])
+				tc.run(t, m)
+				view := m.View()
+				checkFrame(t, view, sz[0], sz[1])
+				teatest.RequireEqualOutput(t, []byte(view))
+			})
+		}
 	}
 }
 
