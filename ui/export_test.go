@@ -123,6 +123,38 @@ func TestExportOverSSH(t *testing.T) {
 // Text cells are defused and made terminal-safe, as the CLI's --csv makes
 // them (a tab is a space by then, which starts no formula); numbers stay
 // numbers.
+// The palette's export writes the focused view's rows to the file it
+// names, refuses a name it cannot take (the palette stays open and says
+// why), and without a name opens the export prompt.
+func TestPaletteExport(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	dir := t.TempDir()
+	e.opts.ExportDir, e.opts.User, e.opts.Role = dir, "alice", "operator"
+	m := started(t, e, 80, 24)
+	drive(t, m, keyMsg(":"))
+	typeText(t, m, "export ../fleet.csv")
+	drive(t, m, keyMsg("enter"))
+	topIs[*palette](t, &m.modals)
+	mustContain(t, m.View(), "a file name only")
+	drive(t, m, tea.KeyMsg{Type: tea.KeyCtrlU})
+	typeText(t, m, "export fleet.csv")
+	mustContain(t, m.View(), "↵ export Clearance to fleet.csv")
+	drive(t, m, keyMsg("enter"))
+	if m.modals.active() {
+		t.Fatal("the palette should close once the export is under way")
+	}
+	if got := readFile(t, filepath.Join(dir, "fleet.csv")); !strings.HasPrefix(got, "vin,brand,status") || strings.Count(got, "\n") != 9 {
+		t.Fatalf("export:\n%s", got)
+	}
+	mustContain(t, notesText(m), "exported 8 rows of clearance")
+	drive(t, m, keyMsg(":"))
+	typeText(t, m, "export")
+	drive(t, m, keyMsg("enter"))
+	topIs[*prompt](t, &m.modals)
+	mustContain(t, m.View(), "Export clearance: 8 rows")
+}
+
 func TestCSVCellDefusesFormulas(t *testing.T) {
 	for in, want := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@SUM": "'@SUM", "\tx": " x",
 		"\x1b[0m=1": "'=1", "a\x1b[2Jb": "ab", "ok": "ok", "": ""} {
