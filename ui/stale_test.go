@@ -88,8 +88,7 @@ func TestStaleRowsAreMarked(t *testing.T) {
 func TestRatesDecayWhenTheFeedStops(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	clk := newClock()
-	e.opts.Now = clk.Now
+	clk := e.withClock()
 	e.tele.vehicles[0].Rate = 2.5
 	e.tele.vehicles[0].LastSeen = testNow
 	m := started(t, e, 80, 24)
@@ -104,7 +103,7 @@ func TestRatesDecayWhenTheFeedStops(t *testing.T) {
 		t.Fatalf("rate before: %q", row)
 	}
 	mustContain(t, m.View(), "30 msg/s")
-	clk.advance(40 * time.Second)
+	clk.add(40 * time.Second)
 	for i := 0; i < 8; i++ {
 		drive(t, m, clockMsg{})
 	}
@@ -121,21 +120,20 @@ func TestRatesDecayWhenTheFeedStops(t *testing.T) {
 func TestDisconnectedFor(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	clk := newClock()
-	e.opts.Now = clk.Now
+	clk := e.withClock()
 	m := started(t, e, 80, 24)
 	drive(t, m, keyMsg("2"))
 	state := func(seq uint64, s stream.ConnState) {
-		drive(t, m, envelope{pane: paneTelemetry, seq: seq, msg: batchMsg{ok: true, b: stream.Batch{Seq: seq, State: s, At: clk.Now()}}})
+		drive(t, m, envelope{pane: paneTelemetry, seq: seq, msg: batchMsg{ok: true, b: stream.Batch{Seq: seq, State: s, At: clk.now()}}})
 	}
 	state(1, stream.ConnState{Phase: stream.Reconnecting, Attempt: 1, Reason: "connection refused"})
-	clk.advance(40 * time.Second)
+	clk.add(40 * time.Second)
 	state(2, stream.ConnState{Phase: stream.Reconnecting, Attempt: 23, Reason: "connection refused"})
 	v := m.View()
 	mustContain(t, v, "● reconnecting (attempt 23) · disconnected for 40s", "broker reconnecting (attempt 23), down 40s")
 	mustNotContain(t, v, "reconnecting 23")
 	mustContain(t, notesText(m), "✗ broker connection lost: reconnecting (attempt 1) (connection refused)")
-	clk.advance(5 * time.Second)
+	clk.add(5 * time.Second)
 	state(3, stream.ConnState{Phase: stream.Connected})
 	v = m.View()
 	mustContain(t, v, "● connected", "broker connected")

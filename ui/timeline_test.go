@@ -1,13 +1,10 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +64,7 @@ func selectInClearance(t *testing.T, m *Model, vin string) {
 func TestTimelineFlow(t *testing.T) {
 	t.Parallel()
 	e, _ := timelineEnv(t)
-	var out syncBuffer
+	var out lockedBuffer
 	e.opts.Clipboard = &out
 	m := started(t, e, 120, 30)
 	selectInClearance(t, m, "WBA12345678901234")
@@ -263,24 +260,3 @@ func TestChartGolden(t *testing.T) {
 		})
 	}
 }
-
-// syncBuffer is a bytes.Buffer the copy command may write from its own
-// goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)

@@ -10,17 +10,16 @@ import (
 func TestToastsExpireErrorsLater(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	clk := newClock()
-	e.opts.Now = clk.Now
+	clk := e.withClock()
 	m := started(t, e, 80, 24)
 	drive(t, m, notifyMsg{level: levelInfo, text: "lock_door → WBA: Success"}, notifyMsg{level: levelError, text: "send foo: Unknown command"})
 	mustContain(t, m.View(), "✓ 12:00:00 lock_door → WBA: Success", "✗ 12:00:00 send foo: Unknown command")
-	clk.advance(infoToastFor + time.Second)
+	clk.add(infoToastFor + time.Second)
 	drive(t, m, clockMsg{})
 	v := m.View()
 	mustNotContain(t, v, "lock_door → WBA")
 	mustContain(t, v, "send foo: Unknown command")
-	clk.advance(errorToastFor)
+	clk.add(errorToastFor)
 	drive(t, m, clockMsg{})
 	mustNotContain(t, m.View(), "send foo")
 	// Gone from the screen, kept in the history.
@@ -32,11 +31,10 @@ func TestToastsExpireErrorsLater(t *testing.T) {
 func TestOldErrorDoesNotOutliveItsToast(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	clk := newClock()
-	e.opts.Now = clk.Now
+	clk := e.withClock()
 	m := started(t, e, 80, 24)
 	drive(t, m, notifyMsg{level: levelError, text: "send foo to WBA: Unknown command"})
-	clk.advance(45 * time.Second)
+	clk.add(45 * time.Second)
 	drive(t, m, clockMsg{}, notifyMsg{level: levelInfo, text: "lock_door → WBA: Success"})
 	v := m.View()
 	mustContain(t, v, "lock_door → WBA: Success")

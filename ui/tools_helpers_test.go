@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -17,27 +16,8 @@ import (
 // Helpers of the tests of the console-wide tools (bursts, toasts, linking,
 // palette, copy, export, bulk, themes).
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: testNow} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// lockedBuffer is the terminal output a copy writes to.
+// lockedBuffer is the terminal output a copy writes to (from the copy
+// command's own goroutine).
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
