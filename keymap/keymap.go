@@ -16,7 +16,7 @@ import (
 
 // Scope says where an action is listened for. Two actions may share a key
 // only when no scope has both of them.
-type Scope uint8
+type Scope uint16
 
 const (
 	ScopeGlobal Scope = 1 << iota
@@ -30,6 +30,9 @@ const (
 	// ScopeTimeline is the full-screen timeline (and the other full-screen
 	// views: chart, items).
 	ScopeTimeline
+	// ScopePalette is the command palette: back closes it, send runs the
+	// command, complete takes the highlighted entry.
+	ScopePalette
 
 	scopePanes = ScopeClearance | ScopeTelemetry | ScopeCommands | ScopeMap
 	scopeLists = scopePanes | ScopeTimeline
@@ -97,7 +100,7 @@ var actions = []action{
 	{"left", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Left }},
 	{"right", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Right }},
 	{"filter", ScopeClearance | ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Filter }},
-	{"back", scopeLists | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Back }},
+	{"back", scopeLists | ScopeApprovals | ScopePalette, func(k *KeyMap) *key.Binding { return &k.Back }},
 	{"open", ScopeClearance | ScopeTelemetry | ScopeMap | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Open }},
 	{"sort", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Sort }},
 	{"sort_reverse", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.SortReverse }},
@@ -106,7 +109,7 @@ var actions = []action{
 	{"revoke", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Revoke }},
 	{"eligibility", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Eligibility }},
 	{"pause", ScopeTelemetry, func(k *KeyMap) *key.Binding { return &k.Pause }},
-	{"send", ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Send }},
+	{"send", ScopeCommands | ScopePalette, func(k *KeyMap) *key.Binding { return &k.Send }},
 	{"confirm", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Confirm }},
 	{"approvals", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Approvals }},
 	{"approve", ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Approve }},
@@ -116,7 +119,7 @@ var actions = []action{
 	{"notifications", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Notifications }},
 	{"dismiss", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Dismiss }},
 	{"link", ScopeGlobal, func(k *KeyMap) *key.Binding { return &k.Link }},
-	{"complete", ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Complete }},
+	{"complete", ScopePalette, func(k *KeyMap) *key.Binding { return &k.Complete }},
 	// Copy also works in the dialogs that show text (a message, the
 	// notification history).
 	{"copy", scopePanes | ScopeDialog | ScopeTimeline, func(k *KeyMap) *key.Binding { return &k.Copy }},

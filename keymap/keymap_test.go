@@ -129,3 +129,21 @@ func TestOverrideTakesADefaultKey(t *testing.T) {
 		t.Fatalf("two overrides on one key: %v", err)
 	}
 }
+
+// The palette listens for back, send and complete at once: one key for two
+// of them is refused (complete on enter would leave the palette unable to
+// run anything), as in any other place where both are listened for.
+func TestPaletteKeysClash(t *testing.T) {
+	for _, c := range []struct {
+		in   map[string][]string
+		want string
+	}{
+		{map[string][]string{"complete": {"enter"}}, `"enter" is bound to both send and complete`},
+		{map[string][]string{"complete": {"esc"}}, `"esc" is bound to both back and complete`},
+	} {
+		err := Default().Apply(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.in, err, c.want)
+		}
+	}
+}
