@@ -100,7 +100,9 @@ var actions = []action{
 	{"left", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Left }},
 	{"right", ScopeTelemetry | ScopeCommands | ScopeMap, func(k *KeyMap) *key.Binding { return &k.Right }},
 	{"filter", ScopeClearance | ScopeTelemetry | ScopeCommands, func(k *KeyMap) *key.Binding { return &k.Filter }},
-	{"back", scopeLists | ScopeApprovals | ScopePalette, func(k *KeyMap) *key.Binding { return &k.Back }},
+	// Back closes every dialog too (the send modal, a bulk action, a
+	// message): it must not share a key with confirm or copy.
+	{"back", scopeLists | ScopeApprovals | ScopePalette | ScopeDialog, func(k *KeyMap) *key.Binding { return &k.Back }},
 	{"open", ScopeClearance | ScopeTelemetry | ScopeMap | ScopeApprovals, func(k *KeyMap) *key.Binding { return &k.Open }},
 	{"sort", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.Sort }},
 	{"sort_reverse", ScopeClearance, func(k *KeyMap) *key.Binding { return &k.SortReverse }},

@@ -130,16 +130,20 @@ func TestOverrideTakesADefaultKey(t *testing.T) {
 	}
 }
 
-// The palette listens for back, send and complete at once: one key for two
-// of them is refused (complete on enter would leave the palette unable to
-// run anything), as in any other place where both are listened for.
-func TestPaletteKeysClash(t *testing.T) {
+// The palette listens for back, send and complete at once, a dialog for
+// back and confirm: one key for two of them is refused (complete on enter
+// would leave the palette unable to run anything), as in any other place
+// where both are listened for.
+func TestPaletteAndDialogKeysClash(t *testing.T) {
 	for _, c := range []struct {
 		in   map[string][]string
 		want string
 	}{
 		{map[string][]string{"complete": {"enter"}}, `"enter" is bound to both send and complete`},
 		{map[string][]string{"complete": {"esc"}}, `"esc" is bound to both back and complete`},
+		// The send modal and a bulk action listen for back and confirm
+		// together: back would win, and nothing could be confirmed.
+		{map[string][]string{"confirm": {"esc"}}, `"esc" is bound to both back and confirm`},
 	} {
 		err := Default().Apply(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
