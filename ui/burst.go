@@ -61,7 +61,9 @@ func (m *Model) keyBurst(msg tea.KeyMsg) tea.Cmd {
 		}
 		one := msg
 		one.Runes = runes[i : i+1]
-		cmds = append(cmds, m.key(one))
+		// The next key lands on the console as this one left it (a pane
+		// shown by it has read its data), as if they came apart.
+		cmds = append(cmds, m.key(one), m.propagate())
 	}
 	return tea.Batch(cmds...)
 }

@@ -41,6 +41,25 @@ func TestBurstIsThatManyKeys(t *testing.T) {
 	}
 }
 
+// Each key of a burst lands on the console as the keys before it left it:
+// "4." shows the Map (which then reads the feed and starts on Telemetry's
+// vehicle) and goes to that vehicle, as 4 and . typed apart do.
+func TestBurstKeysSeeWhatTheKeysBeforeThemDid(t *testing.T) {
+	t.Parallel()
+	apart, together := newEnv(), newEnv()
+	withMapStore(t, apart)
+	withMapStore(t, together)
+	ma, mt := started(t, apart, 80, 24), started(t, together, 80, 24)
+	drive(t, ma, keyMsg("4"), keyMsg("."))
+	drive(t, mt, burst("4."))
+	if ma.mapv.auto || ma.mapv.selID == "" {
+		t.Fatalf("setup: 4 then . left the map fitted (auto %v) on %q", ma.mapv.auto, ma.mapv.selID)
+	}
+	if mt.mapv.view != ma.mapv.view || mt.mapv.auto {
+		t.Fatalf("the burst 4. left the map at %+v (fitting %v), the keys apart at %+v", mt.mapv.view, mt.mapv.auto, ma.mapv.view)
+	}
+}
+
 // The scenario: "/", "WP0" and enter sent together open the
 // filter, type WP0 into it and keep it; the d that follows addresses the
 // Porsche the filter chose, not the row that was selected before.
