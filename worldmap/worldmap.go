@@ -59,7 +59,8 @@ func Decode(b []byte) ([]Line, error) {
 		border := b[0] == 1
 		b = b[1:]
 		np, n := binary.Uvarint(b)
-		if n <= 0 || np > 1<<20 {
+		// A line has a point at least: a map draws it from its first.
+		if n <= 0 || np == 0 || np > 1<<20 {
 			return nil, fmt.Errorf("world outline: line %d: bad point count", i)
 		}
 		b = b[n:]

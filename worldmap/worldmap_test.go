@@ -59,6 +59,9 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if _, err := Decode(Encode(0.01, 0.01, in)[:30]); err == nil {
 		t.Error("a truncated file was accepted")
 	}
+	if _, err := Decode(Encode(0.01, 0.01, []QuantLine{{Points: nil}})); err == nil {
+		t.Error("a line without points was accepted (the map draws every line from its first point)")
+	}
 }
 
 func abs(f float64) float64 {
