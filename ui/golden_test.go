@@ -100,6 +100,7 @@ func TestGolden(t *testing.T) {
 		{"ignition_modal_160x40", 160, 40, disableEnv, disableSteps(keys)},
 		{"ignition_modal_200x50", 200, 50, disableEnv, disableSteps(keys)},
 		{"ignition_moving_80x24", 80, 24, disableEnv, append(disableSteps(keys), keys("last 4 characters", "123456", "enter")...)},
+		{"ignition_moving_200x50", 200, 50, disableEnv, append(disableSteps(keys), keys("last 4 characters", "123456", "enter")...)},
 		// Every overlay kind at both sizes: confirm, form, message, code
 		// prompt, text prompt, detail.
 		{"revoke_dialog_200x50", 200, 50, newEnv, keys("data access stops", "d")},
@@ -145,7 +146,8 @@ func TestGolden(t *testing.T) {
 }
 
 // Goldens of the console-wide tools at both sizes: the palette completing
-// a command, the notification history, and a bulk revoke that has run.
+// a command, the notification history, the export prompt, and a bulk
+// revoke that has run.
 func TestToolsGolden(t *testing.T) {
 	cases := []struct {
 		name string
@@ -162,6 +164,16 @@ func TestToolsGolden(t *testing.T) {
 				notifyMsg{level: levelError, text: "list vehicles: timed out"},
 				notifyMsg{level: levelError, text: "list vehicles: timed out"},
 				keyMsg("n"), keyMsg("j"))
+		}},
+		// Over SSH: the file goes to the ops box's export directory (a
+		// fixed one: the prompt names it, and nothing is written).
+		{"export_prompt", func() *testEnv {
+			e := newEnv()
+			e.opts.ExportDir, e.opts.User, e.opts.Role = "/var/lib/fleetdeck/exports", "alice", "operator"
+			return e
+		}, func(t *testing.T, m *Model) {
+			drive(t, m, keyMsg("x"))
+			topIs[*prompt](t, &m.modals)
 		}},
 		{"bulk_revoke", func() *testEnv {
 			e := newEnv()
