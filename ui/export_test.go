@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
 
 // exportAs presses the export key, replaces the proposed name with name and
@@ -171,7 +172,7 @@ func TestCSVCellDefusesFormulas(t *testing.T) {
 func TestCopyWritesOSC52(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	out := &lockedBuffer{}
+	out := &testlog.Buffer{}
 	e.opts.Clipboard = out
 	m := started(t, e, 80, 24)
 	osc := func(s string) string { return "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(s)) + "\x07" }

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
 
 // typePalette types s into the open palette one burst at a time (spaces are
@@ -116,7 +117,7 @@ func TestPaletteSortProfileHelpLink(t *testing.T) {
 	e := newEnv()
 	e.opts.Profiles = []string{"default", "eu"}
 	e.opts.ProfileCommand = "fleetdeck --config /etc/fleetdeck/config.toml"
-	out := &lockedBuffer{}
+	out := &testlog.Buffer{}
 	e.opts.Clipboard = out
 	m := started(t, e, 80, 24)
 

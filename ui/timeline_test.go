@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/fleetdeck/fleetdeck/audit"
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
@@ -64,7 +65,7 @@ func selectInClearance(t *testing.T, m *Model, vin string) {
 func TestTimelineFlow(t *testing.T) {
 	t.Parallel()
 	e, _ := timelineEnv(t)
-	var out lockedBuffer
+	var out testlog.Buffer
 	e.opts.Clipboard = &out
 	m := started(t, e, 120, 30)
 	selectInClearance(t, m, "WBA12345678901234")

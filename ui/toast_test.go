@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/testlog"
 )
 
 func TestToastsExpireErrorsLater(t *testing.T) {
@@ -58,7 +60,7 @@ func TestRepeatedNotificationCountsUp(t *testing.T) {
 func TestNotificationHistory(t *testing.T) {
 	t.Parallel()
 	e := newEnv()
-	out := &lockedBuffer{}
+	out := &testlog.Buffer{}
 	e.opts.Clipboard = out
 	m := started(t, e, 80, 24)
 	long := "revoke WBA12345678901234: fleet API (HTTP 409): the vehicle is already in transition; wait until it is revoked before trying again, or ask support"

@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -15,25 +13,6 @@ import (
 
 // Helpers of the tests of the console-wide tools (bursts, toasts, linking,
 // palette, copy, export, bulk, themes).
-
-// lockedBuffer is the terminal output a copy writes to (from the copy
-// command's own goroutine).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The rest of audit.FleetMutator and audit.CommandSender, so that the
 // journaled wrappers can run over the fakes.
