@@ -119,7 +119,7 @@ func (m *Model) fullHelp(w int) string {
 // numbersLegend explains every number and mark the screen shows.
 var numbersLegend = []string{
 	"Tabs: •N changed = clearance rows whose status changed at the last refresh; … = a command in flight; ⏸ = Telemetry paused.",
-	"Header: ✗ N new = errors since you last opened the notifications; ✓ N marked = vehicles marked for a bulk action; ⇄ linked = a selection follows across the views.",
+	"Header: ⚑ N to approve = other operators' requests waiting for a second pair of eyes; ✗ N new = errors since you last opened the notifications; ✓ N marked = vehicles marked for a bulk action; ⇄ linked = a selection follows across the views. When they do not all fit, they shorten to ⚑ N, ✗ N, ✓ N, ⇄, and then the last ones go.",
 	"Status bar: token valid = time left on the fleet API token; broker = the MQTT connection (attempt N = reconnection attempts so far, down = time since it was lost); fleet/cmds/mrv = how the last call to each API went (ok, error, invalid credentials, … none yet).",
 	"Telemetry: msg/s = messages per second (the feed, each vehicle); dropped = messages lost because the decoder fell behind; malformed = messages not in the documented format; ● fresh, ◐ late (quieter than 1.5× its usual interval), ○ stale (3×, dimmed); AGE = time since the value's own timestamp.",
 	"Clearance: N vehicles in the list; filter \"…\": N = rows that match; ✓ = marked. Commands: history times are when sent and when it ended.",
