@@ -202,6 +202,20 @@ func Actions() []string {
 	return names
 }
 
+// Scoped returns the bindings of the actions listened for in scope s, in
+// the table's order, as pointers into k (a caller may tell them apart):
+// help lists them from here, so that an action added to a scope cannot be
+// left out of it.
+func (k *KeyMap) Scoped(s Scope) []*key.Binding {
+	var out []*key.Binding
+	for _, a := range actions {
+		if a.scope&s != 0 {
+			out = append(out, a.get(k))
+		}
+	}
+	return out
+}
+
 // Apply replaces the keys of the named actions. Every problem is reported
 // (unknown action, unknown key name, no keys, a key taken by another action
 // in the same scope) and on error k is left unchanged.

@@ -151,3 +151,28 @@ func TestPaletteAndDialogKeysClash(t *testing.T) {
 		}
 	}
 }
+
+// Scoped hands out the KeyMap's own bindings (an override shows) of
+// exactly the actions of the scope.
+func TestScoped(t *testing.T) {
+	k := Default()
+	if err := k.Apply(map[string][]string{"prev_pane": {"ctrl+p"}}); err != nil {
+		t.Fatal(err)
+	}
+	var descs []string
+	for _, b := range k.Scoped(ScopeGlobal) {
+		descs = append(descs, b.Help().Key+" "+b.Help().Desc)
+	}
+	got := strings.Join(descs, ", ")
+	want := "q/ctrl+c quit, ? help, tab next pane, ctrl+p previous pane, 1 clearance, 2 telemetry, 3 commands, 4 map, t timeline, " +
+		"A approvals, : command palette, n notifications, N dismiss toasts, L link selection on/off"
+	if got != want {
+		t.Fatalf("global:\n got %s\nwant %s", got, want)
+	}
+	if s := k.Scoped(ScopeGlobal); s[0] != &k.Quit {
+		t.Fatal("Scoped copied the bindings instead of pointing at k's")
+	}
+	if p := k.Scoped(ScopePalette); len(p) != 3 || p[0] != &k.Back || p[1] != &k.Send || p[2] != &k.Complete {
+		t.Fatalf("palette: %v", p)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/clients/commands"
 	"github.com/fleetdeck/fleetdeck/clients/fleet"
+	"github.com/fleetdeck/fleetdeck/keymap"
 	"github.com/fleetdeck/fleetdeck/stream"
 )
 
@@ -460,6 +461,24 @@ func TestHelpToggles(t *testing.T) {
 	mustContain(t, m.View(), "Keys — Telemetry", "chart/items of a property")
 	drive(t, m, keyMsg("x"), keyMsg("4"), keyMsg("?"))
 	mustContain(t, m.View(), "Keys — Map", "copy the vehicle's id")
+}
+
+// The help screen lists every console-wide key, shift+tab (prev_pane)
+// among them, as the config binds it; quit comes last.
+func TestHelpListsEveryGlobalKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	e.opts.Keys = map[string][]string{"prev_pane": {"shift+tab", "ctrl+p"}}
+	m := started(t, e, 200, 50)
+	drive(t, m, keyMsg("?"))
+	v := m.View()
+	mustContain(t, v, "shift+tab/ctrl+p previous pane")
+	for _, b := range m.c.Keys.Scoped(keymap.ScopeGlobal) {
+		mustContain(t, v, b.Help().Key, b.Help().Desc)
+	}
+	if i, j := strings.Index(v, "link selection on/off"), strings.Index(v, "quit"); i < 0 || j < i {
+		t.Fatalf("quit is not listed after the other global keys:\n%s", v)
+	}
 }
 
 func TestTabsAndFocus(t *testing.T) {

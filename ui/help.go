@@ -7,14 +7,24 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/fleetdeck/fleetdeck/keymap"
 )
 
 // The help line under the status bar, and the help screen ? opens: every
 // key of the focused pane and the console, and what the numbers mean.
 
+// globalKeys are the keys that work in every pane, in the keymap's order
+// but quit last, where every help line has it.
 func (m *Model) globalKeys() []key.Binding {
 	k := m.c.Keys
-	return []key.Binding{k.Help, k.NextPane, k.PaneClearance, k.PaneTelemetry, k.PaneCommands, k.PaneMap, k.Timeline, k.Approvals, k.Palette, k.Notifications, k.Dismiss, k.Link, k.Quit}
+	var out []key.Binding
+	for _, b := range k.Scoped(keymap.ScopeGlobal) {
+		if b != &k.Quit {
+			out = append(out, *b)
+		}
+	}
+	return append(out, k.Quit)
 }
 
 func (m *Model) helpLine(w int) string {
