@@ -637,6 +637,36 @@ func TestTelemetrySelectionAndFilter(t *testing.T) {
 	mustNotContain(t, v, "26ace794")
 }
 
+// A property that arrives for the first time sorts in above the selected
+// one: the selection stays on its property (enter would open the chart of
+// another one otherwise).
+func TestTelemetryPropertyCursorStaysOnItsProperty(t *testing.T) {
+	t.Parallel()
+	e := newEnv()
+	m := started(t, e, 80, 24)
+	drive(t, m, keyMsg("2"), keyMsg("right"), keyMsg("down"))
+	selected := func() string {
+		p := m.telemetry.props[m.telemetry.pwin.cursor]
+		return p.Capability + "." + p.Name
+	}
+	if got := selected(); got != "diagnostics.odometer" {
+		t.Fatalf("selected %s", got)
+	}
+	e.tele.mu.Lock()
+	props := e.tele.props["1FTFW1ET5DFC10312"]
+	e.tele.props["1FTFW1ET5DFC10312"] = append([]stream.Property{props[0],
+		{Capability: "charging", Name: "charging_rate", Value: "0", Unit: "kW", Numeric: true, SourceTime: testNow}}, props[1:]...)
+	e.tele.mu.Unlock()
+	drive(t, m, envelope{pane: paneTelemetry, seq: 1, msg: batchMsg{ok: true, b: stream.Batch{Seq: 1, Changed: []string{"1FTFW1ET5DFC10312"},
+		State: stream.ConnState{Phase: stream.Connected}, At: testNow}}})
+	mustContain(t, m.View(), "charging.charging_rate")
+	if got := selected(); got != "diagnostics.odometer" {
+		t.Fatalf("after a new property arrived, selected %s", got)
+	}
+	drive(t, m, keyMsg("enter"))
+	mustContain(t, m.View(), "Chart · diagnostics.odometer")
+}
+
 func TestMouseSelectsAndScrolls(t *testing.T) {
 	t.Parallel()
 	e := newEnv()

@@ -225,9 +225,14 @@ func (m *Telemetry) loadProps() {
 	if m.vwin.cursor >= 0 && m.vwin.cursor < len(m.view) {
 		id = m.vehicles[m.view[m.vwin.cursor]].ID
 	}
+	// The cursor stays on its property, not its row: a property that
+	// arrives for the first time sorts in above it.
+	var was stream.Property
 	if id != m.selID {
 		m.pwin = window{height: m.pwin.height}
 		m.watchSelected(id)
+	} else if m.pwin.cursor >= 0 && m.pwin.cursor < len(m.props) {
+		was = m.props[m.pwin.cursor]
 	}
 	m.selID = id
 	m.props = nil
@@ -235,6 +240,15 @@ func (m *Telemetry) loadProps() {
 		m.props = m.src.Vehicle(id)
 	}
 	m.pwin.setCount(len(m.props))
+	if was.Name == "" {
+		return
+	}
+	for i, p := range m.props {
+		if p.Capability == was.Capability && p.Name == was.Name {
+			m.pwin.set(i)
+			return
+		}
+	}
 }
 
 func (m *Telemetry) key(msg tea.KeyMsg) tea.Cmd {
