@@ -74,6 +74,10 @@ wait_for() {
 
 keys() { t send-keys -t "$1" "${@:2}"; sleep 0.3; }
 
+# quiet NAME: dismiss the toasts (N), so that none covers what the picture
+# is about; events keep coming on the sandbox (a clearance changes, say).
+quiet() { keys "$1" N; }
+
 # shoot NAME FILE: the screen with its colours, drawn by freeze.
 shoot() {
   local name=$1 out=$2 ansi="$work/$1.ansi"
@@ -110,6 +114,7 @@ shot_wide() {
   # The sandbox updates each property every few seconds: give the trends
   # some samples.
   sleep 25
+  quiet wide
   shoot wide docs/console-wide.svg
   t kill-session -t wide
 }
@@ -118,7 +123,9 @@ shot_narrow() {
   echo "== narrow tabs (80x24)"
   console narrow 80 24
   keys narrow 2
-  sleep 2
+  # Every property has arrived by then, and the trends have a few samples.
+  sleep 25
+  quiet narrow
   shoot narrow docs/console-narrow.svg
   t kill-session -t narrow
 }
@@ -142,10 +149,22 @@ shot_ignition() {
   t kill-session -t ignition
 }
 
+# ssh_session NAME COLS ROWS PORT USER KEY: a session of the ops box's
+# console on 127.0.0.1:PORT.
+ssh_session() {
+  start "$1" "$2" "$3" "ssh -q -i $6 -p $4 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR $5@127.0.0.1"
+  wait_for "$1" "vehicles ·" 60
+}
+
 shot_viewer() {
   echo "== the ops box over SSH, as a viewer (200x50)"
+  # alice operates, bob only watches.
+  ssh-keygen -q -t ed25519 -N "" -C "alice@docs" -f "$work/operator"
   ssh-keygen -q -t ed25519 -N "" -C "bob@docs" -f "$work/viewer"
-  printf 'environment="FLEETDECK_ROLE=viewer" %s\n' "$(cat "$work/viewer.pub")" >"$work/authorized_keys"
+  {
+    printf 'environment="FLEETDECK_ROLE=operator" %s\n' "$(cat "$work/operator.pub")"
+    printf 'environment="FLEETDECK_ROLE=viewer" %s\n' "$(cat "$work/viewer.pub")"
+  } >"$work/authorized_keys"
   chmod 600 "$work/authorized_keys"
   "$work/fleetdeck" serve --listen 127.0.0.1:0 --authorized-keys "$work/authorized_keys" \
     --host-key "$work/host_key" --log-file "$work/serve.log" >"$work/serve.out" 2>&1 &
@@ -158,11 +177,18 @@ shot_viewer() {
     sleep 0.1
   done
   [ -n "$addr" ] || { echo "screenshots: serve did not start" >&2; cat "$work/serve.out" >&2; exit 1; }
-  start viewer 200 50 "ssh -q -i $work/viewer -p ${addr##*:} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR bob@127.0.0.1"
-  wait_for viewer "vehicles ·" 60
-  sleep 4
+  # Something in the journal bob reads: alice locks a door.
+  ssh_session operator 120 34 "${addr##*:}" alice "$work/operator"
+  keys operator 3
+  keys operator Enter
+  wait_for operator "Success" 30
+  t kill-session -t operator
+  ssh_session viewer 200 50 "${addr##*:}" bob "$work/viewer"
   keys viewer 3
-  sleep 1
+  wait_for viewer "alice"
+  # Enough telemetry for the trends.
+  sleep 20
+  quiet viewer
   shoot viewer docs/ops-box-viewer.svg
   t kill-session -t viewer
   kill "$serve_pid"
@@ -186,6 +212,10 @@ down_to() {
 shot_map() {
   echo "== the map (140x40)"
   console map 140 40
+  # Something in the journal strip under the map: lock a door.
+  keys map 3
+  keys map Enter
+  wait_for map "Success" 30
   # Every vehicle has sent its position by now.
   sleep 15
   keys map 4
@@ -194,6 +224,7 @@ shot_map() {
   keys map .
   for _ in 1 2 3 4 5 6 7 8 9 10; do keys map -; done
   sleep 2
+  quiet map
   shoot map docs/map.svg
   t kill-session -t map
 }
