@@ -135,12 +135,7 @@ func (b *bulkAction) Update(msg tea.Msg) (overlay, tea.Cmd) {
 		}
 		return b, b.result(r)
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			b.win.scroll(-3)
-		case tea.MouseButtonWheelDown:
-			b.win.scroll(3)
-		}
+		b.win.wheel(msg)
 		return b, nil
 	case tea.KeyMsg:
 		if b.win.navigate(msg, k) {

@@ -88,12 +88,7 @@ func (iv *itemsView) Update(msg tea.Msg) (overlay, tea.Cmd) {
 		iv.win.navigate(msg, iv.c.Keys)
 		iv.render()
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			iv.win.scroll(-3)
-		case tea.MouseButtonWheelDown:
-			iv.win.scroll(3)
-		}
+		iv.win.wheel(msg)
 		iv.render()
 	}
 	return iv, nil

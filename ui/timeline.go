@@ -106,12 +106,7 @@ func (t *timelineView) Update(msg tea.Msg) (overlay, tea.Cmd) {
 		}
 		return t, nil
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			t.win.scroll(-3)
-		case tea.MouseButtonWheelDown:
-			t.win.scroll(3)
-		}
+		t.win.wheel(msg)
 		return t, nil
 	case tea.KeyMsg:
 		return t.key(msg)

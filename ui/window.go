@@ -72,6 +72,22 @@ func (w *window) scroll(delta int) {
 	w.cursor = clamp(w.cursor, 0, w.count-1)
 }
 
+// wheelStep is how many rows one notch of the mouse wheel scrolls.
+const wheelStep = 3
+
+// wheel scrolls for a mouse-wheel event and reports whether msg was one.
+func (w *window) wheel(msg tea.MouseMsg) bool {
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		w.scroll(-wheelStep)
+	case tea.MouseButtonWheelDown:
+		w.scroll(wheelStep)
+	default:
+		return false
+	}
+	return true
+}
+
 // click selects the row drawn at line y of the list (0 = first row).
 func (w *window) click(y int) bool {
 	i := w.offset + y
